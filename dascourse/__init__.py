@@ -1,0 +1,10 @@
+"""dascourse: the companion package of the Distributed Alignment Search course.
+
+Each helper is introduced by the chapter that needs it; see the book for the story behind each one.
+"""
+from .facts import answer_token, known_facts, knows, load_cities, next_token_logits, top_predictions
+from .model import DEFAULT_MODEL, ModelUnavailableError, load_model, set_seed
+from .patching import hidden_at_city, last_city_positions, patch
+from .prompts import ATTRIBUTES, TEMPLATES, city_positions, make_prompt
+
+__version__ = "0.1.0"
