@@ -10,7 +10,7 @@ from importlib.resources import files
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .cache import atomic_write_text, cache_dir
 from .prompts import check_attribute, get_template, make_prompt, shot_cities

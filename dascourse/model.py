@@ -111,7 +111,10 @@ def _default_model_folder():
 
 def _load_hf(path_or_id):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    # A second-long load needs no progress bar (it would also clutter every chapter's output).
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_id)
         hf_model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=torch.float32)
@@ -124,6 +127,8 @@ def _load_hf(path_or_id):
         )
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelUnavailableError(f"Could not load model '{path_or_id}'. {hint}\n  ({first_line})") from None
+    finally:
+        hf_logging.enable_progress_bar()
     return hf_model, tokenizer
 
 
