@@ -2,6 +2,12 @@
 
 Each helper is introduced by the chapter that needs it; see the book for the story behind each one.
 """
+import warnings
+
+# transformers imports tqdm.auto, which in Jupyter without ipywidgets warns "IProgress not found" (with a
+# local path in the message): noise for the learner, and it would make notebook outputs machine-specific.
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 from .facts import answer_token, known_facts, knows, load_cities, next_token_logits, top_predictions
 from .model import DEFAULT_MODEL, ModelUnavailableError, load_model, set_seed
 from .patching import hidden_at_city, last_city_positions, patch
