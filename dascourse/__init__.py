@@ -14,3 +14,4 @@ from .patching import hidden_at_city, last_city_positions, patch
 from .prompts import ATTRIBUTES, TEMPLATES, city_positions, make_prompt
 
 __version__ = "0.1.0"
+from .neurons import logit_diff_grad, neuron_patch, random_masks, rank_neurons, top_k_mask
