@@ -1,0 +1,148 @@
+"""Distributed Alignment Search (chapter 4): train a rotated subspace so that swapping it moves a
+city's country from a source prompt into a base prompt, and measure how often it does.
+
+Counterfactual pair: (base city, source city) with different countries. The base prompt asks for the
+base city's country; at the base city's last token we set h' = rotation(h_base, h_source), where
+h_source is the residual stream of the source city at the same layer and token. The intervention
+succeeds when the patched model's top answer is the source's country (interchange intervention
+accuracy, IIA). Training minimises the cross-entropy of that answer; only R_k learns.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .facts import answer_token
+from .patching import check_layer, hidden_at_city, patch
+from .prompts import check_attribute, make_prompt
+from .rotation import RotatedSubspace
+
+
+def make_pairs(model, bases, sources=None, n=None, seed=0):
+    """Counterfactual pairs: each base city of `bases` with each source city of `sources` (default:
+    `bases` again) whose country starts with a different answer token (so that "South Korea" <-
+    "South Africa", both " South", cannot count as a success without any change).
+
+    bases, sources: tables with a `city` column and attribute columns (as from known_facts).
+    n: keep a random sample of n pairs (seeded); None keeps them all.
+    Returns a DataFrame with columns base, source, then base_<attribute> and source_<attribute> for
+    every attribute column the tables share.
+    """
+    sources = bases if sources is None else sources
+    if len(bases) == 0 or len(sources) == 0:
+        raise ValueError("make_pairs needs at least one base city and one source city.")
+    cols = [c for c in bases.columns if c != "city" and c in sources.columns]
+    if "country" not in cols:
+        raise ValueError("Both tables need a 'country' column (as from dc.known_facts(model, 'country')).")
+    pairs = bases.rename(columns={"city": "base", **{c: f"base_{c}" for c in cols}})[["base"] + [f"base_{c}" for c in cols]]
+    right = sources.rename(columns={"city": "source", **{c: f"source_{c}" for c in cols}})
+    pairs = pairs.merge(right[["source"] + [f"source_{c}" for c in cols]], how="cross")
+    token = {c: answer_token(model.tokenizer, c, first_token_only=True) for c in set(pairs.base_country) | set(pairs.source_country)}
+    pairs = pairs[pairs.base_country.map(token) != pairs.source_country.map(token)]
+    if n is not None and n < len(pairs):
+        pairs = pairs.sample(n=n, random_state=seed)
+    return pairs.reset_index(drop=True)
+
+
+def split_by_city(table, test_frac=0.2, seed=0):
+    """Hold out a random `test_frac` of the cities (RAVEL's entity split) and return (train, test, unseen).
+
+    test: held-out cities whose country some training city has -- the rotation has learnt to write
+    that country, but never saw these cities. unseen: held-out cities whose country no training city
+    has -- a harder test, to be reported separately. No city is in two of the three tables.
+    """
+    if not 0 < test_frac < 1:
+        raise ValueError(f"test_frac={test_frac!r} must be between 0 and 1 (e.g. 0.2).")
+    if table["city"].duplicated().any():
+        raise ValueError("The table lists some city twice; a city must land on one side of the split only.")
+    order = np.random.default_rng(seed).permutation(len(table))
+    n_held = max(1, round(test_frac * len(table)))
+    held = table.iloc[np.sort(order[:n_held])]
+    train = table.iloc[np.sort(order[n_held:])]
+    seen = held["country"].isin(set(train["country"]))
+    return train.reset_index(drop=True), held[seen].reset_index(drop=True), held[~seen].reset_index(drop=True)
+
+
+def answer_ids(model, answers):
+    """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
+    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
+
+
+def source_states(model, cities, layer, attribute="country", batch_size=64):
+    """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`."""
+    check_attribute(attribute)
+    cities = list(dict.fromkeys(cities))
+    states = {}
+    for i in range(0, len(cities), batch_size):
+        chunk = cities[i : i + batch_size]
+        h = hidden_at_city(model, [make_prompt(c, attribute) for c in chunk], chunk, layer)
+        states.update(zip(chunk, h.detach()))
+    return states
+
+
+def patch_pairs(model, pairs, layer, swap, attribute="country", batch_size=32, states=None):
+    """Logits [len(pairs), vocab] of the base prompts (asking for `attribute`) when h at the base
+    city's last token becomes swap(h_base, h_source).
+
+    swap: e.g. a RotatedSubspace, or `lambda h_base, h_source: h_source` for full patching.
+    states: h_source per city from `source_states`, to reuse; computed here when not given.
+    """
+    if len(pairs) == 0:
+        raise ValueError("No pairs given.")
+    states = source_states(model, pairs["source"], layer, attribute) if states is None else states
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(pairs), batch_size):
+            batch = pairs.iloc[i : i + batch_size]
+            h_source = torch.stack([states[c] for c in batch["source"]])
+            prompts = [make_prompt(c, attribute) for c in batch["base"]]
+            logits = patch(model, prompts, list(batch["base"]), layer, lambda h_base: swap(h_base, h_source))
+            out.append(logits.detach())
+    return torch.cat(out)
+
+
+def iia(logits, targets):
+    """Interchange intervention accuracy: the share of rows whose top logit is the target token."""
+    if len(logits) != len(targets):
+        raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets.")
+    if len(targets) == 0:
+        raise ValueError("No rows given.")
+    return (logits.argmax(-1) == torch.as_tensor(targets)).float().mean().item()
+
+
+def train_das(model, train_pairs, layer=8, k=64, steps=100, lr=1e-2, batch_size=16, seed=0, progress=True):
+    """Train a fresh RotatedSubspace(d, k) at `layer` so that patching it makes each base prompt
+    answer the source's country. Returns (rotation, losses), one loss per step.
+
+    Each step draws `batch_size` pairs (seeded), patches h' = h_base + R_k^T R_k (h_source - h_base)
+    at the base city's last token and takes an Adam step on the cross-entropy of the source's
+    country. h_source is computed once for all source cities before training: the model is
+    frozen, so the sources' residual streams never change. steps=0 returns the untrained rotation.
+    """
+    check_layer(model, layer)
+    if len(train_pairs) == 0:
+        raise ValueError("No training pairs given.")
+    if batch_size < 1 or steps < 0:
+        raise ValueError(f"Need batch_size >= 1 and steps >= 0, got batch_size={batch_size}, steps={steps}.")
+    with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
+        torch.manual_seed(seed)
+        rotation = RotatedSubspace(model.config.hidden_size, k)
+    states = source_states(model, train_pairs["source"], layer)
+    h_sources = torch.stack([states[c] for c in train_pairs["source"]])
+    targets = answer_ids(model, train_pairs["source_country"])
+    bases = list(train_pairs["base"])
+    prompts = [make_prompt(c) for c in bases]
+    opt = torch.optim.Adam(rotation.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in tqdm(range(steps), desc=f"DAS layer {layer}, k={k}", disable=not progress):
+        idx = torch.randint(len(train_pairs), (batch_size,), generator=generator).tolist()
+        h_source = h_sources[idx]
+        logits = patch(model, [prompts[i] for i in idx], [bases[i] for i in idx], layer,
+                       lambda h_base: rotation(h_base, h_source))
+        loss = F.cross_entropy(logits, targets[idx])
+        opt.zero_grad()
+        loss.backward()  # on its own line: nnsight patches Tensor.backward
+        opt.step()
+        losses.append(loss.item())
+    return rotation, losses
