@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .facts import answer_token
+from .fast import PrefixCache
 from .patching import check_layer, hidden_at_city, patch
 from .prompts import check_attribute, make_prompt
 from .rotation import RotatedSubspace
@@ -116,8 +117,10 @@ def train_das(model, train_pairs, layer=8, k=64, steps=100, lr=1e-2, batch_size=
 
     Each step draws `batch_size` pairs (seeded), patches h' = h_base + R_k^T R_k (h_source - h_base)
     at the base city's last token and takes an Adam step on the cross-entropy of the source's
-    country. h_source is computed once for all source cities before training: the model is
-    frozen, so the sources' residual streams never change. steps=0 returns the untrained rotation.
+    country. The model is frozen, so what does not depend on R_k is computed once, before training:
+    h_source of every source city, and the base prompts' tokens before the patch position
+    (`PrefixCache`: same logits and gradients as `dc.patch`, see the book's appendix on fast DAS).
+    steps=0 returns the untrained rotation.
     """
     check_layer(model, layer)
     if len(train_pairs) == 0:
@@ -127,19 +130,22 @@ def train_das(model, train_pairs, layer=8, k=64, steps=100, lr=1e-2, batch_size=
     with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
         torch.manual_seed(seed)
         rotation = RotatedSubspace(model.config.hidden_size, k)
+    if steps == 0:
+        return rotation, []
     states = source_states(model, train_pairs["source"], layer)
     h_sources = torch.stack([states[c] for c in train_pairs["source"]])
     targets = answer_ids(model, train_pairs["source_country"])
-    bases = list(train_pairs["base"])
-    prompts = [make_prompt(c) for c in bases]
+    bases = list(dict.fromkeys(train_pairs["base"]))
+    cache = PrefixCache(model, [make_prompt(c) for c in bases], bases)
+    row = {c: i for i, c in enumerate(bases)}
+    base_rows = torch.tensor([row[c] for c in train_pairs["base"]])
     opt = torch.optim.Adam(rotation.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     losses = []
     for _ in tqdm(range(steps), desc=f"DAS layer {layer}, k={k}", disable=not progress):
-        idx = torch.randint(len(train_pairs), (batch_size,), generator=generator).tolist()
+        idx = torch.randint(len(train_pairs), (batch_size,), generator=generator)
         h_source = h_sources[idx]
-        logits = patch(model, [prompts[i] for i in idx], [bases[i] for i in idx], layer,
-                       lambda h_base: rotation(h_base, h_source))
+        logits = cache.patch(base_rows[idx], layer, lambda h_base: rotation(h_base, h_source))
         loss = F.cross_entropy(logits, targets[idx])
         opt.zero_grad()
         loss.backward()  # on its own line: nnsight patches Tensor.backward

@@ -1,4 +1,4 @@
-"""Tests for chapters 3-4: rotated-subspace patching and DAS training (real default model, offline)."""
+"""Tests for chapters 3-4: rotated-subspace patching and DAS training (the default model, from conftest)."""
 import pandas as pd
 import pytest
 import torch
@@ -11,11 +11,6 @@ from dascourse.checks.chapter4 import check_iia, check_split_by_city
 from dascourse.rotation import RotatedSubspace
 
 LAYER = 8
-
-
-@pytest.fixture(scope="module")
-def model():
-    return dc.load_model()
 
 
 @pytest.fixture(scope="module")
