@@ -35,10 +35,11 @@ def make_pairs(model, bases, sources=None, n=None, seed=0):
     cols = [c for c in bases.columns if c != "city" and c in sources.columns]
     if "country" not in cols:
         raise ValueError("Both tables need a 'country' column (as from dc.known_facts(model, 'country')).")
-    pairs = bases.rename(columns={"city": "base", **{c: f"base_{c}" for c in cols}})[["base"] + [f"base_{c}" for c in cols]]
-    right = sources.rename(columns={"city": "source", **{c: f"source_{c}" for c in cols}})
-    pairs = pairs.merge(right[["source"] + [f"source_{c}" for c in cols]], how="cross")
-    token = {c: answer_token(model.tokenizer, c, first_token_only=True) for c in set(pairs.base_country) | set(pairs.source_country)}
+    left = bases[["city"] + cols].add_prefix("base_").rename(columns={"base_city": "base"})
+    right = sources[["city"] + cols].add_prefix("source_").rename(columns={"source_city": "source"})
+    pairs = left.merge(right, how="cross")
+    countries = set(pairs.base_country) | set(pairs.source_country)
+    token = {c: answer_token(model.tokenizer, c, first_token_only=True) for c in countries}
     pairs = pairs[pairs.base_country.map(token) != pairs.source_country.map(token)]
     if n is not None and n < len(pairs):
         pairs = pairs.sample(n=n, random_state=seed)
@@ -98,7 +99,7 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", batch_size=32, s
             h_source = torch.stack([states[c] for c in batch["source"]])
             prompts = [make_prompt(c, attribute) for c in batch["base"]]
             logits = patch(model, prompts, list(batch["base"]), layer, lambda h_base: swap(h_base, h_source))
-            out.append(logits.detach())
+            out.append(logits)
     return torch.cat(out)
 
 
@@ -111,7 +112,7 @@ def iia(logits, targets):
     return (logits.argmax(-1) == torch.as_tensor(targets)).float().mean().item()
 
 
-def train_das(model, train_pairs, layer=8, k=64, steps=100, lr=1e-2, batch_size=16, seed=0, progress=True):
+def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True):
     """Train a fresh RotatedSubspace(d, k) at `layer` so that patching it makes each base prompt
     answer the source's country. Returns (rotation, losses), one loss per step.
 

@@ -109,7 +109,7 @@ def test_train_das_errors(model, cities):
     with pytest.raises(ValueError, match="layer"):
         das.train_das(model, pairs, layer=99, k=4, steps=1, progress=False)
     with pytest.raises(ValueError, match="No training pairs"):
-        das.train_das(model, pairs.head(0), k=4, steps=1, progress=False)
+        das.train_das(model, pairs.head(0), LAYER, k=4, steps=1, progress=False)
 
 
 def rotate_swap_rotate_back(h_base, h_source, R, k):
