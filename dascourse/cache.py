@@ -3,6 +3,7 @@ that a process killed half-way never leaves a half-written file behind."""
 import hashlib
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -19,14 +20,21 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def atomic_write_text(path, text):
-    """Write to a temporary file beside `path`, then rename it into place (atomic on POSIX)."""
+@contextmanager
+def atomic_open(path, mode="w"):
+    """Open a temporary file beside `path` for writing; when the block ends without error, rename it
+    to `path` (os.replace, atomic on POSIX). Readers see the old file or the new one, never half of it:
+    a writer killed mid-way leaves only a stray `<name>.partial-*` file, which no reader opens.
+
+        with atomic_open(path, "wb") as f:
+            torch.save(obj, f)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".partial-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            yield f
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

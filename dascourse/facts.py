@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .cache import atomic_write_text, cache_dir
+from .cache import atomic_open, cache_dir
 from .prompts import check_attribute, get_template, make_prompt, shot_cities
 
 
@@ -76,7 +76,8 @@ def knows(model, prompts, answers, progress=True):
         targets = [answer_token(model.tokenizer, k.split("\t")[1], first_token_only=True) for k in todo]
         top = next_token_logits(model, todo_prompts, progress=progress).argmax(-1).tolist()
         cache.update({k: t == y for k, t, y in zip(todo, top, targets)})
-        atomic_write_text(path, json.dumps(cache))
+        with atomic_open(path) as f:
+            json.dump(cache, f)
     return [cache[k] for k in keys]
 
 

@@ -1,0 +1,96 @@
+"""Save a trained rotation with what it was trained for, and load it back only where it fits.
+
+A file holds the RotatedSubspace's state (its R_k, bit for bit) and metadata: the model, layer, k,
+hidden size, attribute, prompt templates and the dascourse version. R_k is only meaningful at the layer
+and in the residual stream of the model it was trained on, so `load_rotation` refuses another model,
+hidden size or layer with an error naming both. Files are written atomically (`cache.atomic_open`): a
+save killed half-way leaves the previous file as it was.
+"""
+import hashlib
+import os
+import pickle
+import zipfile
+
+import torch
+
+from .cache import atomic_open
+from .rotation import RotatedSubspace
+
+FORMAT = "dascourse-rotation"
+
+
+class RotationFileError(ValueError):
+    """A rotation file that cannot be read, or that does not fit the model or layer asked for."""
+
+
+def save_rotation(path, rotation, **metadata):
+    """Write `rotation` (a RotatedSubspace) and `metadata` (plain values: str, int, float, list, dict)
+    to `path`. hidden_size, k and the dascourse version are recorded from the rotation itself."""
+    from . import __version__
+
+    if not isinstance(rotation, RotatedSubspace):
+        raise ValueError(f"save_rotation saves a RotatedSubspace, not a {type(rotation).__name__}.")
+    for key, value in (("hidden_size", rotation.d), ("k", rotation.k)):
+        if metadata.get(key, value) != value:
+            raise ValueError(f"metadata {key}={metadata[key]!r} contradicts the rotation's {key}={value}.")
+    metadata = {**metadata, "hidden_size": rotation.d, "k": rotation.k, "dascourse_version": __version__}
+    state = {k: v.detach().cpu() for k, v in rotation.state_dict().items()}
+    with atomic_open(path, "wb") as f:
+        torch.save({"format": FORMAT, "state": state, "sha256": _digest(state), "metadata": metadata}, f)
+
+
+def load_rotation(path, model=None, layer=None):
+    """(rotation, metadata) from a file written by save_rotation.
+
+    model: when given, the file must have been trained on a model of the same name and hidden size.
+    layer: when given, the file must have been trained at that layer.
+    Raises RotationFileError for a missing, corrupt or truncated file, or one that does not fit.
+    """
+    if not os.path.isfile(path):
+        raise RotationFileError(f"No rotation file at {path}.")
+    # torch.save writes a zip archive: checking for one first turns the many ways torch.load fails on
+    # other bytes into one message. weights_only: a rotation file holds tensors and plain values only.
+    if not zipfile.is_zipfile(path):
+        raise _unreadable(path, "not a complete zip archive")
+    try:
+        saved = torch.load(path, weights_only=True)
+    except (RuntimeError, EOFError, KeyError, IndexError, ValueError, pickle.UnpicklingError) as err:
+        raise _unreadable(path, _first_line(err)) from None
+    if not (isinstance(saved, dict) and saved.get("format") == FORMAT):
+        raise RotationFileError(f"{path} is not a dascourse rotation file (written by save_rotation).")
+    if _digest(saved["state"]) != saved["sha256"]:
+        raise RotationFileError(f"{path} is corrupt: its R_k does not match the checksum saved with it.")
+    metadata = saved["metadata"]
+    if model is not None:
+        _expect(path, "model", metadata.get("model"), getattr(model, "name", None))
+        _expect(path, "hidden size", metadata["hidden_size"], model.config.hidden_size)
+    if layer is not None:
+        _expect(path, "layer", metadata.get("layer"), layer)
+    rotation = RotatedSubspace(metadata["hidden_size"], metadata["k"])
+    rotation.load_state_dict(saved["state"])
+    return rotation, metadata
+
+
+def _expect(path, what, trained, asked):
+    if trained != asked:
+        raise RotationFileError(f"{path} was trained for {what} {trained!r}, not {asked!r}: "
+                                f"train a rotation for {what} {asked!r}, or use the {what} it was trained for.")
+
+
+def _unreadable(path, why):
+    return RotationFileError(f"{path} is not a readable rotation file, it is corrupt or truncated ({why}): "
+                             f"save it again with save_rotation or `python -m dascourse train`.")
+
+
+def _digest(state):
+    """SHA-256 of the tensors' bytes: torch.load does not notice bytes flipped inside a tensor."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _first_line(err):
+    # torch's zip errors go on for several sentences; the first says what went wrong.
+    return (str(err).strip().split(". ")[0].splitlines() or [type(err).__name__])[0]
