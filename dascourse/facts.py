@@ -42,6 +42,8 @@ def answer_token(tokenizer, answer, first_token_only=False):
 
 def next_token_logits(model, prompts, batch_size=32, progress=False):
     """Logits of the token after each prompt, shape [len(prompts), vocab], computed in batches."""
+    if len(prompts) == 0:
+        raise ValueError("No prompts given: pass a list with at least one prompt.")
     chunks = []
     for i in tqdm(range(0, len(prompts), batch_size), desc="prompts", disable=not progress):
         with model.trace(list(prompts[i : i + batch_size])):

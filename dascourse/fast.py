@@ -10,7 +10,7 @@ prefix. The arithmetic on the suffix is the same as in the full run, so logits a
 import torch
 from transformers import DynamicCache
 
-from .patching import check_layer
+from .patching import check_layer, fit_patch
 from .prompts import city_positions
 
 
@@ -78,7 +78,8 @@ class PrefixCache:
         with self.model.trace(**{k: v.to(device) for k, v in inputs.items()}, cache=cache):
             out = self.model.model.layers[layer].output
             new = out.clone()
-            new[:, 0, :] = intervention(out[:, 0, :])  # column 0 of the suffix is the city's last token
+            h_base = out[:, 0, :]  # column 0 of the suffix is the city's last token
+            new[:, 0, :] = fit_patch(intervention(h_base), h_base)
             self.model.model.layers[layer].output = new
             logits = self.model.lm_head.output[torch.arange(len(rows)), last.to(device), :].save()
         return logits

@@ -110,6 +110,7 @@ def _default_model_folder():
 
 
 def _load_hf(path_or_id):
+    from huggingface_hub import is_offline_mode
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -119,12 +120,19 @@ def _load_hf(path_or_id):
         tokenizer = AutoTokenizer.from_pretrained(path_or_id)
         hf_model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=torch.float32)
     except (OSError, ValueError) as err:
-        hint = (
-            "It is not a local folder and could not be fetched from the Hugging Face hub. "
-            "Check the name, your network, and for a gated model (e.g. meta-llama/Llama-3.2-1B) accept "
-            "its licence on huggingface.co and log in (`huggingface-cli login`, or an HF_TOKEN secret "
-            "in Colab). Offline, use the default model: load_model()."
-        )
+        if is_offline_mode():
+            hint = (
+                "HF_HUB_OFFLINE=1 is set, so nothing is downloaded, and it is neither a local folder nor in "
+                "the local hub cache. Offline, use the default model: load_model(). To use this one, load it "
+                "once with a network and without HF_HUB_OFFLINE, which caches it."
+            )
+        else:
+            hint = (
+                "It is not a local folder and could not be fetched from the Hugging Face hub. "
+                "Check the name, your network, and for a gated model (e.g. meta-llama/Llama-3.2-1B) accept "
+                "its licence on huggingface.co and log in (`huggingface-cli login`, or an HF_TOKEN secret "
+                "in Colab). Offline, use the default model: load_model()."
+            )
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelUnavailableError(f"Could not load model '{path_or_id}'. {hint}\n  ({first_line})") from None
     finally:

@@ -5,6 +5,8 @@ after L+1 blocks. Chapter 1 replaces it with the source's (h' = h_source), chapt
 chapters 3-4 swap a rotated subspace; all are an `intervention(h_base) -> h'` passed to `patch`.
 Works for Llama-style models (`model.model.layers`), which covers SmolLM2 and Llama-3.2.
 """
+from numbers import Integral
+
 import torch
 
 from .prompts import city_positions
@@ -12,8 +14,25 @@ from .prompts import city_positions
 
 def check_layer(model, layer):
     n = model.config.num_hidden_layers
-    if not (isinstance(layer, int) and 0 <= layer < n):
-        raise ValueError(f"layer={layer!r} is out of range: this model has layers 0..{n - 1}.")
+    # Integral, not int: a layer taken from np.arange(...) is fine too.
+    if not (isinstance(layer, Integral) and not isinstance(layer, bool) and 0 <= layer < n):
+        raise ValueError(f"layer={layer!r} is out of range: this model has layers 0..{n - 1}; pass an integer "
+                         f"between them.")
+
+
+def fit_patch(h_new, h_base):
+    """intervention(h_base), checked and made ready to write back: h_base's shape and dtype.
+
+    A rotation trained in float32 may patch a model that runs in bfloat16 (e.g. on a GPU), and a
+    single [d] vector may stand for every row; anything else is a mistake worth naming.
+    """
+    try:
+        return h_new.to(h_base.dtype).expand_as(h_base)
+    except RuntimeError:
+        raise ValueError(
+            f"The intervention returned shape {tuple(h_new.shape)} for h_base of shape {tuple(h_base.shape)}: "
+            f"it must return one row per prompt. Pass as many source states (or source prompts) as base prompts."
+        ) from None
 
 
 def last_city_positions(model, prompts, cities):
@@ -41,7 +60,8 @@ def patch(model, prompts, cities, layer, intervention):
     with model.trace(list(prompts)):
         out = model.model.layers[layer].output
         new = out.clone()
-        new[rows, pos, :] = intervention(out[rows, pos, :])
+        h_base = out[rows, pos, :]
+        new[rows, pos, :] = fit_patch(intervention(h_base), h_base)
         model.model.layers[layer].output = new
         logits = model.lm_head.output[:, -1, :].save()
     return logits

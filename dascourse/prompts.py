@@ -81,7 +81,10 @@ def city_positions(tokenizer, prompts, cities):
     for row, (prompt, city) in enumerate(zip(prompts, cities)):
         start = prompt.rfind(city)
         if start < 0:
-            raise ValueError(f"City {city!r} does not occur in prompt {prompt!r}.")
+            raise ValueError(
+                f"City {city!r} does not occur in prompt {prompt!r}: pass, for each prompt, the city it asks "
+                f"about (e.g. the prompt make_prompt({city!r}) with the city {city!r})."
+            )
         end = start + len(city)
         mask = enc["attention_mask"][row]
         # A token belongs to the city when its character span overlaps [start, end); special and
