@@ -33,7 +33,31 @@ ATTRIBUTES = tuple(TEMPLATES)
 
 def check_attribute(attribute):
     if attribute not in TEMPLATES:
-        raise ValueError(f"Unknown attribute {attribute!r}: choose one of {', '.join(ATTRIBUTES)}.")
+        raise ValueError(
+            f"Unknown attribute {attribute!r}: choose one of {', '.join(TEMPLATES)}, or add it with "
+            f"register_template({attribute!r}, template) (a prompt containing {PLACEHOLDER})."
+        )
+
+
+def check_placeholder(template):
+    if PLACEHOLDER not in template:
+        raise ValueError(f"Template {template!r} has no {PLACEHOLDER} placeholder; write e.g. '{{city}} is in'.")
+
+
+def register_template(attribute, template):
+    """Teach dascourse a new attribute (a column of your own table): TEMPLATES[attribute] = [template].
+
+    Every helper that asks for an attribute (make_prompt, known_facts, das.train_das, ...) then uses it
+    as template 0. Registering the template an attribute already has does nothing; another template for
+    an attribute that has one is an error, so that no result changes under a chapter's feet.
+    """
+    check_placeholder(template)
+    if attribute in TEMPLATES and TEMPLATES[attribute][0] != template:
+        raise ValueError(
+            f"Attribute {attribute!r} already has the template {TEMPLATES[attribute][0]!r}, not {template!r}: "
+            f"give the new template another attribute name, or pass it as a string where a template is asked."
+        )
+    TEMPLATES.setdefault(attribute, [template])
 
 
 def get_template(attribute, template=0):
@@ -44,8 +68,7 @@ def get_template(attribute, template=0):
         if not 0 <= template < n:
             raise ValueError(f"Template index {template} out of range: {attribute!r} has {n} templates (0..{n-1}).")
         return TEMPLATES[attribute][template]
-    if PLACEHOLDER not in template:
-        raise ValueError(f"Template {template!r} has no {PLACEHOLDER} placeholder; write e.g. '{{city}} is in'.")
+    check_placeholder(template)
     return template
 
 

@@ -1,0 +1,70 @@
+"""Your own table of entities -- cities, companies, countries -- instead of the course's city table.
+
+A table is a CSV file with a header row: the first column names the entity, every other column is an
+attribute (the shipped city table is one: city,country,continent,language). Loaded, its first column is
+called `city`, the name every dascourse helper uses for the entity, so the chapters' helpers work on it
+unchanged. Each attribute needs a prompt: dascourse's own template when it has one, otherwise a
+two-shot template built from the table itself (`template_for`).
+"""
+from .facts import known_facts, load_cities
+from .prompts import PLACEHOLDER, TEMPLATES
+
+
+def load_entities(path=None):
+    """The table at `path` (default: the shipped city table), first column renamed `city`."""
+    table = load_cities(path)
+    if table.shape[1] < 2:
+        raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
+                         f"entity name, e.g. a header 'company,ceo,country'.")
+    if "city" in table.columns[1:]:
+        raise ValueError(f"{path} has an attribute column named 'city': put the entity name first, or rename it.")
+    table = table.rename(columns={table.columns[0]: "city"})
+    bad = table["city"][(table["city"] == "") | table["city"].duplicated()]
+    if len(bad):
+        raise ValueError(f"{path}: every row needs an entity name of its own in the first column; "
+                         f"{bad.iloc[0]!r} is empty or repeated.")
+    return table
+
+
+def check_columns(table, attributes, path=None):
+    """Raise a ValueError naming the first of `attributes` that is not an attribute column of `table`."""
+    columns = list(table.columns[1:])
+    for attribute in attributes:
+        if attribute not in columns:
+            raise ValueError(f"{path or 'The table'} has no column {attribute!r}; its attribute columns are {columns}.")
+
+
+def template_for(table, attribute):
+    """The prompt asking for `attribute`: dascourse's template 0 when it has one (the city table thus gets
+    the chapters' prompts), otherwise two solved examples from the first two rows with different answers:
+
+        'The capital of France is Paris. The capital of Japan is Tokyo. The capital of {city} is'
+
+    Those two entities then never enter a pair: known_facts leaves out entities named in a template.
+    """
+    if attribute in TEMPLATES:
+        return TEMPLATES[attribute][0]
+    shots = table[table[attribute] != ""].drop_duplicates(attribute).head(2)
+    if len(shots) < 2:
+        raise ValueError(f"The column {attribute!r} needs at least two different values to build a prompt from.")
+    name = attribute.replace("_", " ")
+    examples = " ".join(f"The {name} of {e} is {v}." for e, v in zip(shots["city"], shots[attribute]))
+    return f"{examples} The {name} of {PLACEHOLDER} is"
+
+
+def known_rows(model, table, attribute, others=()):
+    """The rows whose `attribute` the model answers right (and that no template names), with each of
+    `others` blanked (NaN) where the model gets it wrong or the cell is empty: Isolate terms and scores
+    skip a blank, so an entity counts for every attribute the model knows. Returns (rows, skipped), with
+    skipped[a] = how many rows were dropped (for `attribute`) or blanked (for each other attribute).
+    """
+    filled = table[table[attribute] != ""]
+    rows = known_facts(model, attribute, table=filled) if len(filled) else filled.iloc[:0]
+    skipped = {attribute: len(table) - len(rows)}
+    for other in others:
+        filled = rows[rows[other] != ""]
+        known = known_facts(model, other, table=filled)["city"] if len(filled) else []
+        blank = ~rows["city"].isin(known)
+        rows[other] = rows[other].where(~blank)
+        skipped[other] = int(blank.sum())
+    return rows, skipped
