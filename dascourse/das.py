@@ -19,10 +19,10 @@ from .prompts import check_attribute, make_prompt
 from .rotation import RotatedSubspace
 
 
-def make_pairs(model, bases, sources=None, n=None, seed=0):
+def make_pairs(model, bases, sources=None, n=None, seed=0, attribute="country"):
     """Counterfactual pairs: each base city of `bases` with each source city of `sources` (default:
-    `bases` again) whose country starts with a different answer token (so that "South Korea" <-
-    "South Africa", both " South", cannot count as a success without any change).
+    `bases` again) whose `attribute` (country) starts with a different answer token (so that "South
+    Korea" <- "South Africa", both " South", cannot count as a success without any change).
 
     bases, sources: tables with a `city` column and attribute columns (as from known_facts).
     n: keep a random sample of n pairs (seeded); None keeps them all.
@@ -33,25 +33,25 @@ def make_pairs(model, bases, sources=None, n=None, seed=0):
     if len(bases) == 0 or len(sources) == 0:
         raise ValueError("make_pairs needs at least one base city and one source city.")
     cols = [c for c in bases.columns if c != "city" and c in sources.columns]
-    if "country" not in cols:
-        raise ValueError("Both tables need a 'country' column (as from dc.known_facts(model, 'country')).")
+    if attribute not in cols:
+        raise ValueError(f"Both tables need a {attribute!r} column (as from dc.known_facts(model, {attribute!r})).")
     left = bases[["city"] + cols].add_prefix("base_").rename(columns={"base_city": "base"})
     right = sources[["city"] + cols].add_prefix("source_").rename(columns={"source_city": "source"})
     pairs = left.merge(right, how="cross")
-    countries = set(pairs.base_country) | set(pairs.source_country)
-    token = {c: answer_token(model.tokenizer, c, first_token_only=True) for c in countries}
-    pairs = pairs[pairs.base_country.map(token) != pairs.source_country.map(token)]
+    base, source = pairs[f"base_{attribute}"], pairs[f"source_{attribute}"]
+    token = {v: answer_token(model.tokenizer, v, first_token_only=True) for v in set(base) | set(source)}
+    pairs = pairs[base.map(token) != source.map(token)]
     if n is not None and n < len(pairs):
         pairs = pairs.sample(n=n, random_state=seed)
     return pairs.reset_index(drop=True)
 
 
-def split_by_city(table, test_frac=0.2, seed=0):
+def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
     """Hold out a random `test_frac` of the cities (RAVEL's entity split) and return (train, test, unseen).
 
-    test: held-out cities whose country some training city has -- the rotation has learnt to write
-    that country, but never saw these cities. unseen: held-out cities whose country no training city
-    has -- a harder test, to be reported separately. No city is in two of the three tables.
+    test: held-out cities whose `attribute` (country) some training city has -- the rotation has learnt
+    to write that country, but never saw these cities. unseen: held-out cities whose country no training
+    city has -- a harder test, to be reported separately. No city is in two of the three tables.
     """
     if not 0 < test_frac < 1:
         raise ValueError(f"test_frac={test_frac!r} must be between 0 and 1 (e.g. 0.2).")
@@ -61,7 +61,7 @@ def split_by_city(table, test_frac=0.2, seed=0):
     n_held = max(1, round(test_frac * len(table)))
     held = table.iloc[np.sort(order[:n_held])]
     train = table.iloc[np.sort(order[n_held:])]
-    seen = held["country"].isin(set(train["country"]))
+    seen = held[attribute].isin(set(train[attribute]))
     return train.reset_index(drop=True), held[seen].reset_index(drop=True), held[~seen].reset_index(drop=True)
 
 
