@@ -1,0 +1,141 @@
+"""Learner notebooks: every chapter with its exercises' solutions replaced by stubs.
+
+The chapters in notebooks/ are the single source, with solutions. An exercise there is a markdown cell
+headed "### Exercise N.M — title (...)", then ONE code cell tagged `hide-input` holding the solution
+(the site shows it collapsed), then a cell calling the check. The learner version
+notebooks/learner/<same name>.ipynb has every output cleared and each solution cell replaced by its stub:
+the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`.
+
+    python -m dascourse.learner          # (re)write notebooks/learner/ from notebooks/ (`make learner`)
+    python -m dascourse.learner --check  # exit 1 and name the learner notebooks that are stale
+"""
+import ast
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+SOLUTION_TAG = "hide-input"
+EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+(?:\.\d+)*)", re.MULTILINE)
+LEARNER_FOLDER = "learner"
+LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stub for you to write. "
+                "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
+
+
+def stub_function(lines, node, exercise):
+    """The def line(s) and docstring of `node` (an ast FunctionDef in `lines`), then a TODO and a raise."""
+    has_docstring = ast.get_docstring(node, clean=False) is not None
+    body = node.body[1:] if has_docstring else node.body
+    if body and lines[body[0].lineno - 1][:body[0].col_offset].strip():
+        raise ValueError(f"Exercise {exercise}: put the body of {node.name}() on its own lines, below the "
+                         f"def line and docstring, so that the stub can drop it.")
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    # The signature may span lines: keep everything up to the line before the first body statement.
+    keep = lines[start - 1:body[0].lineno - 1] if body else lines[start - 1:node.end_lineno]
+    while not keep[-1].strip():
+        keep.pop()
+    indent = " " * node.body[0].col_offset
+    return keep + [f"{indent}# TODO: Exercise {exercise} -- replace this line and the next with your code, "
+                   f"then run the check below.",
+                   f'{indent}raise NotImplementedError("Exercise {exercise}: write {node.name}() first.")']
+
+
+def stub(solution, exercise):
+    """The learner's stub of a solution cell: imports kept, each function reduced by `stub_function`."""
+    lines = solution.splitlines()
+    nodes = ast.parse(solution).body
+    if not any(isinstance(node, ast.FunctionDef) for node in nodes):
+        raise ValueError(f"Exercise {exercise}: the solution cell defines no function; an exercise asks for one.")
+    parts = []
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            parts.append(lines[node.lineno - 1:node.end_lineno])
+        elif isinstance(node, ast.FunctionDef):
+            parts.append(stub_function(lines, node, exercise))
+        else:
+            raise ValueError(f"Exercise {exercise}: the solution cell may hold only functions and imports, "
+                             f"but line {node.lineno} is {lines[node.lineno - 1].strip()!r}. Move it to another cell.")
+    return "\n\n\n".join("\n".join(part) for part in parts)
+
+
+def exercise_cells(nb, name="notebook"):
+    """{index of each solution cell: exercise number}: the code cell right after each exercise heading,
+    which must be tagged `hide-input`."""
+    found = {}
+    for i, cell in enumerate(nb.cells):
+        heading = EXERCISE_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        if heading is None:
+            continue
+        after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+        if after is None or after.cell_type != "code" or SOLUTION_TAG not in after.metadata.get("tags", []):
+            raise ValueError(f"{name}: Exercise {heading[1]} must be followed by one code cell tagged "
+                             f"{SOLUTION_TAG!r} holding the solution (cell metadata {{\"tags\": [\"{SOLUTION_TAG}\"]}}).")
+        found[i + 1] = heading[1]
+    return found
+
+
+def learner_notebook(nb, name):
+    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed."""
+    learner = nbformat.from_dict(nb)
+    solutions = exercise_cells(nb, name)
+    for i, cell in enumerate(learner.cells):
+        cell.metadata.pop("execution", None)  # timings of the full notebook's run
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if i in solutions:
+            cell.source = stub(cell.source, solutions[i])
+            tags = [t for t in cell.metadata.pop("tags", []) if t != SOLUTION_TAG]
+            if tags:
+                cell.metadata["tags"] = tags
+    learner.cells[0].source += "\n\n" + LEARNER_NOTE.format(name=name)
+    return learner
+
+
+def learner_path(chapter):
+    return chapter.parent / LEARNER_FOLDER / chapter.name
+
+
+def chapters(folder="notebooks"):
+    found = sorted(Path(folder).glob("*.ipynb"))
+    if not found:
+        raise ValueError(f"No notebooks in {folder!r}: run this from the repository root, or pass the folder.")
+    return found
+
+
+def write_learner_notebooks(folder="notebooks"):
+    """Write notebooks/learner/<name> for every chapter in `folder`; return the paths written."""
+    written = []
+    for chapter in chapters(folder):
+        path = learner_path(chapter)
+        path.parent.mkdir(exist_ok=True)
+        nbformat.write(learner_notebook(nbformat.read(chapter, as_version=4), chapter.name), path)
+        written.append(path)
+    return written
+
+
+def stale_learner_notebooks(folder="notebooks"):
+    """The learner notebooks that are missing or differ from what `write_learner_notebooks` would write."""
+    stale = []
+    for chapter in chapters(folder):
+        path = learner_path(chapter)
+        want = nbformat.writes(learner_notebook(nbformat.read(chapter, as_version=4), chapter.name))
+        if not path.exists() or path.read_text(encoding="utf-8").rstrip("\n") != want.rstrip("\n"):
+            stale.append(path)
+    return stale
+
+
+def main(argv):
+    folder = next((a for a in argv if not a.startswith("-")), "notebooks")
+    if "--check" in argv:
+        stale = stale_learner_notebooks(folder)
+        for path in stale:
+            print(f"stale: {path} (run `make learner`)")
+        return 1 if stale else 0
+    for path in write_learner_notebooks(folder):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
