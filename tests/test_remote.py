@@ -1,0 +1,101 @@
+"""The scaling-up helpers (chapter 7), tested offline through nnsight's local remote path.
+
+remote="local" serializes each session exactly as a request to NDIF and runs the deserialized copy
+here. It hides modules that are not installed, but dascourse is installed here (editable) and would
+still import; the server has neither dascourse nor pandas. `ndif_server` closes that gap: while a
+request is deserialized, importing either fails as it would on NDIF, so code that does not ship
+with the request fails here too (test_server_lacks_dascourse shows that it does).
+"""
+import importlib.abc
+import sys
+
+import pytest
+import torch
+from cloudpickle import register_pickle_by_value, unregister_pickle_by_value
+from nnsight.intervention.backends.local import LocalSimulationBackend
+
+import dascourse as dc
+from dascourse import das
+from dascourse.model import ModelUnavailableError
+from dascourse.remote import iia_remote, load_remote_model, top_tokens_remote, train_das_remote
+
+LAYER, K = 6, 4
+NOT_ON_SERVER = {"dascourse", "pandas"}
+
+
+class _NotOnServer(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in NOT_ON_SERVER:
+            raise ModuleNotFoundError(f"No module named {name!r} (not installed on the NDIF server)")
+        return None
+
+
+@pytest.fixture
+def ndif_server(monkeypatch):
+    """Make remote="local" deserialize requests in an environment without dascourse and pandas."""
+    hide, restore, finder = LocalSimulationBackend._hide_local_modules, LocalSimulationBackend._restore, _NotOnServer()
+
+    def hide_more(self):
+        hidden = hide(self)
+        sys.meta_path.insert(0, finder)
+        return hidden
+
+    def restore_all(self, hidden):
+        sys.meta_path.remove(finder)
+        restore(self, hidden)
+
+    monkeypatch.setattr(LocalSimulationBackend, "_hide_local_modules", hide_more)
+    monkeypatch.setattr(LocalSimulationBackend, "_restore", restore_all)
+
+
+@pytest.fixture(scope="module")
+def pairs(model):
+    facts = dc.known_facts(model, "country").iloc[::40]  # cities of different countries
+    return das.make_pairs(model, facts, n=4, seed=0)
+
+
+def test_train_das_remote_matches_train_das(model, pairs, ndif_server):
+    kwargs = dict(steps=2, batch_size=2, seed=0)
+    local, local_losses = das.train_das(model, pairs, LAYER, K, progress=False, **kwargs)
+    rotation, losses = train_das_remote(model, pairs, LAYER, K, remote="local", **kwargs)
+    assert len(losses) == 2 and losses[1] != losses[0]  # it trained
+    assert losses == pytest.approx(local_losses, abs=1e-3)
+    torch.testing.assert_close(rotation.R_k, local.R_k, atol=1e-4, rtol=0)
+
+
+def test_iia_remote_matches_local_iia(model, pairs, ndif_server):
+    rotation, _ = das.train_das(model, pairs, LAYER, K, steps=0)
+    local = das.iia(das.patch_pairs(model, pairs, LAYER, rotation), das.answer_ids(model, pairs.source_country))
+    assert iia_remote(model, pairs, LAYER, rotation, batch_size=3, remote="local") == pytest.approx(local)
+
+
+def test_top_tokens_remote_matches_local(model, pairs, ndif_server):
+    prompts = [dc.make_prompt(c) for c in pairs.base]
+    top = top_tokens_remote(model, prompts, remote="local")
+    assert top.tolist() == dc.next_token_logits(model, prompts).argmax(-1).tolist()
+
+
+def test_server_lacks_dascourse(model, pairs, ndif_server):
+    # Without shipping dascourse by value, a session calling its helpers cannot be rebuilt on the server.
+    unregister_pickle_by_value(dc)
+    try:
+        with pytest.raises(ModuleNotFoundError, match="dascourse"):
+            with model.session(remote="local"):
+                h = dc.hidden_at_city(model, [dc.make_prompt("Paris")], ["Paris"], LAYER)
+    finally:
+        register_pickle_by_value(dc)
+
+
+def test_bad_input(model, pairs):
+    with pytest.raises(ValueError, match="layer"):
+        train_das_remote(model, pairs, 99, K, steps=1, remote=False)
+    with pytest.raises(ValueError, match="k="):
+        train_das_remote(model, pairs, LAYER, 0, steps=1, remote=False)
+    with pytest.raises(ValueError, match="No pairs"):
+        iia_remote(model, pairs.iloc[:0], LAYER, das.train_das(model, pairs, LAYER, K, steps=0)[0], remote=False)
+
+
+def test_load_remote_model_offline_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match="hub login"):
+        load_remote_model("meta-llama/Llama-3.2-1B")
