@@ -87,7 +87,7 @@ def pyvene_step_fn(model, rotation, layer, base_cities, source_cities, targets):
     tok = model.tokenizer
     base_prompts = [make_prompt(c) for c in base_cities]
     source_prompts = [make_prompt(c) for c in source_cities]
-    base, source = (tok(p, return_tensors="pt", padding=True) for p in (base_prompts, source_prompts))
+    base, source = (tok(p, return_tensors="pt", padding=True).to(targets.device) for p in (base_prompts, source_prompts))
     last = [[[p[-1]] for p in city_positions(tok, ps, cs)] for ps, cs in
             ((source_prompts, source_cities), (base_prompts, base_cities))]
 
@@ -107,6 +107,8 @@ def timed(step, warmup, steps):
     for _ in range(steps):
         start = time.perf_counter()
         step()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -130,13 +132,16 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per method (after warm-up)")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--device", default=None, help='"cpu" or "cuda" (default: cuda when available)')
     args = parser.parse_args(argv)
 
-    model = load_model(args.model)
+    model = load_model(args.model, device=args.device)
     set_seed(0)
-    rotation = RotatedSubspace(model.config.hidden_size, args.k)
+    device = model._module.device
+    rotation = RotatedSubspace(model.config.hidden_size, args.k).to(device)
     base_cities, source_cities, source_countries = benchmark_pairs(model, args.batch)
-    targets = torch.tensor([answer_token(model.tokenizer, c, first_token_only=True) for c in source_countries])
+    targets = torch.tensor([answer_token(model.tokenizer, c, first_token_only=True) for c in source_countries],
+                           device=device)
 
     def plain():
         return plain_step(model, rotation, args.layer, base_cities, source_cities, targets)
