@@ -1,0 +1,206 @@
+"""The built site (`make book` -> _build/html), checked the way a reader meets it.
+
+test_internal_links: every href and src of every built page that points inside the site (not
+http(s), mailto, data: or javascript:, which need the network) names a file that exists, and its
+#anchor an id on the page it names.
+
+test_page_renders: headless Chromium opens the index and every page listed in _toc.yml, served from
+http://localhost, and checks what the page must show. What "must" means is read from the page's
+source, so a new chapter is checked as soon as it is in _toc.yml:
+  - title: the page's h1 is the source's first "# " heading (every page);
+  - plot: at least one image in the cell outputs has loaded (naturalWidth > 0), where the source
+    notebook holds a PNG output (markdown pages and chapter 0's non-plot cells need none);
+  - solutions: each code cell tagged hide-input is a collapsed dropdown (closed <details>, code not
+    displayed) and opening it shows the solution's code, where the source has such cells (chapter 0
+    has no exercise).
+A screenshot of each page (and of its first opened solution) is saved in _build/screenshots/.
+
+Without a built site, Chromium or selenium the tests skip and say how to get them; .ci/run sets
+DASCOURSE_REQUIRE_BROWSER=1, which turns those skips into failures.
+"""
+import functools
+import os
+import re
+import shutil
+import threading
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# DASCOURSE_SITE: a site built elsewhere (jupyter-book build . --path-output DIR -> DIR/_build/html).
+SITE = Path(os.environ.get("DASCOURSE_SITE", ROOT / "_build" / "html"))
+SCREENSHOTS = SITE.parent / "screenshots"
+REQUIRED = os.environ.get("DASCOURSE_REQUIRE_BROWSER") == "1"
+# Without the background-networking flags Chromium keeps retrying refused connections and hangs.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1280,1600"]
+
+
+def unavailable(message):
+    """Skip -- or fail where CI requires the browser test to run."""
+    if REQUIRED:
+        pytest.fail(f"{message} (DASCOURSE_REQUIRE_BROWSER=1: this test must run, not skip)")
+    pytest.skip(message)
+
+
+def toc_pages():
+    """The root page and every `file:` in _toc.yml, in reading order (e.g. "notebooks/04_training_das")."""
+    def files(node):
+        if isinstance(node, dict):
+            yield from [node["file"]] if "file" in node else []
+            for child in node.values():
+                yield from files(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from files(child)
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *files(toc)]
+
+
+def expectations(page):
+    """(title, has_plot, solutions) that the page built from `page` must show, read from its source."""
+    notebook = ROOT / f"{page}.ipynb"
+    if notebook.exists():
+        cells = nbformat.read(notebook, as_version=4).cells
+        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+        code = [c for c in cells if c.cell_type == "code"]
+        has_plot = any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
+        solutions = [c.source for c in code if "hide-input" in c.metadata.get("tags", [])]
+    else:
+        text, has_plot, solutions = (ROOT / f"{page}.md").read_text(), False, []
+    title = re.search(r"^# (.+)$", text, re.MULTILINE)
+    assert title, f"{page}: its source has no '# Title' heading"
+    return title[1].strip(), has_plot, solutions
+
+
+class _Links(HTMLParser):
+    """The href/src values and the ids (anchors) of one HTML page."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.links, self.ids = [], set()
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+            elif name == "id" or (name == "name" and tag == "a"):
+                self.ids.add(value)
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (SITE / "index.html").exists():
+        unavailable(f"No built site at {SITE}: run `make book` first.")
+    return SITE
+
+
+def test_internal_links(site):
+    # _static/ holds the theme's Jinja templates, not pages (links pointing into it are checked).
+    pages = {path: _Links(path) for path in site.rglob("*.html") if "_static" not in path.relative_to(site).parts}
+    broken = []
+    for page, parsed in pages.items():
+        for link in parsed.links:
+            url = urlsplit(link)
+            if url.scheme or link.startswith("//"):  # http(s), mailto, data:, javascript:
+                continue
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            where = f"{page.relative_to(site)}: {link}"
+            if not target.is_file():
+                broken.append(f"{where} (no file {target})")
+            elif url.fragment and target in pages and url.fragment not in pages[target].ids:
+                broken.append(f"{where} (no id {url.fragment!r} on that page)")
+    assert len(pages) > 1, f"Only {len(pages)} page(s) found in {site}"
+    assert not broken, "Broken internal links:\n" + "\n".join(broken)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the request log out of the test output
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(site):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        unavailable("Chromium is not installed: `sudo apt-get install -y chromium chromium-driver` "
+                    "(Debian/Ubuntu: /usr/bin/chromium and /usr/bin/chromedriver), then run the tests again.")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium is not installed: `make setup` (or pip install -r requirements.txt).")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    # A driver path given to Service means Selenium Manager never tries to download one.
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _loaded(driver, image):
+    driver.execute_script("arguments[0].scrollIntoView();", image)
+    return driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0;", image)
+
+
+@pytest.mark.parametrize("page", ["index", *toc_pages()])
+def test_page_renders(page, site, site_url, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # index.html only redirects to the root page: check the page it lands on.
+    source = toc_pages()[0] if page == "index" else page
+    title, has_plot, solutions = expectations(source)
+    assert (site / f"{source}.html").is_file(), f"{source}.html is missing from {site}: run `make book` again."
+    browser.get(site_url + page + ".html")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.current_url.endswith(source + ".html")
+               and d.execute_script("return document.readyState") == "complete")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / page.replace("/", "__")
+    browser.save_screenshot(f"{shot}.png")
+
+    h1 = browser.find_element(By.CSS_SELECTOR, "article h1")
+    assert h1.is_displayed() and h1.text.removesuffix("#").strip() == title, f"{page}: h1 {h1.text!r}, want {title!r}"
+
+    if has_plot:
+        images = browser.find_elements(By.CSS_SELECTOR, "article .cell_output img")
+        assert any(_loaded(browser, img) for img in images), f"{page}: no plot image loaded ({len(images)} in outputs)"
+
+    dropdowns = browser.find_elements(By.CSS_SELECTOR, "article .tag_hide-input details")
+    assert len(dropdowns) == len(solutions), f"{page}: {len(dropdowns)} solution dropdowns, want {len(solutions)}"
+    for dropdown in dropdowns:
+        code = dropdown.find_element(By.CSS_SELECTOR, ".cell_input pre")
+        assert dropdown.get_attribute("open") is None and not code.is_displayed(), f"{page}: a solution is not collapsed"
+    if solutions:
+        first = dropdowns[0]
+        browser.execute_script("arguments[0].scrollIntoView();", first)
+        first.find_element(By.TAG_NAME, "summary").click()
+        code = first.find_element(By.CSS_SELECTOR, ".cell_input pre")
+        wait.until(lambda d: code.is_displayed())
+        first_line = solutions[0].strip().splitlines()[0].strip()
+        assert first_line in code.text, f"{page}: the opened solution shows {code.text[:80]!r}, want {first_line!r}"
+        browser.save_screenshot(f"{shot}__solution.png")
