@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .facts import answer_token
 from .fast import PrefixCache
-from .patching import check_layer, hidden_at_city, patch
+from .patching import check_layer, hidden_at_city
 from .prompts import check_attribute, make_prompt
 from .rotation import RotatedSubspace
 
@@ -70,36 +70,42 @@ def answer_ids(model, answers):
     return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
 
 
-def source_states(model, cities, layer, attribute="country", batch_size=64):
-    """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`."""
+def source_states(model, cities, layer, attribute="country", template=0, batch_size=64):
+    """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`
+    (in prompt template `template`)."""
     check_attribute(attribute)
     cities = list(dict.fromkeys(cities))
     states = {}
     for i in range(0, len(cities), batch_size):
         chunk = cities[i : i + batch_size]
-        h = hidden_at_city(model, [make_prompt(c, attribute) for c in chunk], chunk, layer)
+        h = hidden_at_city(model, [make_prompt(c, attribute, template) for c in chunk], chunk, layer)
         states.update(zip(chunk, h.detach()))
     return states
 
 
-def patch_pairs(model, pairs, layer, swap, attribute="country", batch_size=32, states=None):
-    """Logits [len(pairs), vocab] of the base prompts (asking for `attribute`) when h at the base
-    city's last token becomes swap(h_base, h_source).
+def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
+    """Logits [len(pairs), vocab] of the base prompts (asking for `attribute`, in template `template`)
+    when h at the base city's last token becomes swap(h_base, h_source).
 
     swap: e.g. a RotatedSubspace, or `lambda h_base, h_source: h_source` for full patching.
     states: h_source per city from `source_states`, to reuse; computed here when not given.
+    The tokens before each base city's last token are run once per distinct base city
+    (`PrefixCache`, same logits as `dc.patch`), since a city is the base of many pairs.
     """
+    check_layer(model, layer)
     if len(pairs) == 0:
         raise ValueError("No pairs given.")
-    states = source_states(model, pairs["source"], layer, attribute) if states is None else states
+    states = source_states(model, pairs["source"], layer, attribute, template) if states is None else states
+    bases = list(dict.fromkeys(pairs["base"]))
+    cache = PrefixCache(model, [make_prompt(c, attribute, template) for c in bases], bases)
+    row = {c: i for i, c in enumerate(bases)}
     out = []
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
             batch = pairs.iloc[i : i + batch_size]
             h_source = torch.stack([states[c] for c in batch["source"]])
-            prompts = [make_prompt(c, attribute) for c in batch["base"]]
-            logits = patch(model, prompts, list(batch["base"]), layer, lambda h_base: swap(h_base, h_source))
-            out.append(logits)
+            rows = [row[c] for c in batch["base"]]
+            out.append(cache.patch(rows, layer, lambda h_base: swap(h_base, h_source)))
     return torch.cat(out)
 
 
