@@ -61,20 +61,22 @@ def load_rotation(path, model=None, layer=None):
     if _digest(saved["state"]) != saved["sha256"]:
         raise RotationFileError(f"{path} is corrupt: its R_k does not match the checksum saved with it.")
     metadata = saved["metadata"]
-    if model is not None:
-        _expect(path, "model", metadata.get("model"), getattr(model, "name", None))
-        _expect(path, "hidden size", metadata["hidden_size"], model.config.hidden_size)
-    if layer is not None:
-        _expect(path, "layer", metadata.get("layer"), layer)
+    model_name, hidden_size = (model.name, model.config.hidden_size) if model is not None else (None, None)
+    check_fits(path, metadata, model_name, hidden_size, layer)
     rotation = RotatedSubspace(metadata["hidden_size"], metadata["k"])
     rotation.load_state_dict(saved["state"])
     return rotation, metadata
 
 
-def _expect(path, what, trained, asked):
-    if trained != asked:
-        raise RotationFileError(f"{path} was trained for {what} {trained!r}, not {asked!r}: "
-                                f"train a rotation for {what} {asked!r}, or use the {what} it was trained for.")
+def check_fits(path, metadata, model_name=None, hidden_size=None, layer=None):
+    """Raise RotationFileError naming both values when the rotation of `path` (its `metadata`) was
+    trained for another model name, hidden size or layer than the ones given (None: not checked)."""
+    for what, key, asked in (("model", "model", model_name), ("hidden size", "hidden_size", hidden_size),
+                             ("layer", "layer", layer)):
+        trained = metadata.get(key)
+        if asked is not None and trained != asked:
+            raise RotationFileError(f"{path} was trained for {what} {trained!r}, not {asked!r}: train a rotation "
+                                    f"for {what} {asked!r}, or use the {what} it was trained for.")
 
 
 def _unreadable(path, why):
