@@ -31,10 +31,13 @@ def stub_function(lines, node, exercise):
         raise ValueError(f"Exercise {exercise}: put the body of {node.name}() on its own lines, below the "
                          f"def line and docstring, so that the stub can drop it.")
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-    # The signature may span lines: keep everything up to the line before the first body statement.
-    keep = lines[start - 1:body[0].lineno - 1] if body else lines[start - 1:node.end_lineno]
-    while not keep[-1].strip():
-        keep.pop()
+    if has_docstring:
+        keep = lines[start - 1:node.body[0].end_lineno]
+    else:
+        # The signature may span lines: keep up to the first statement, less comments (they are the solution's).
+        keep = lines[start - 1:body[0].lineno - 1]
+        while not keep[-1].strip() or keep[-1].strip().startswith("#"):
+            keep.pop()
     indent = " " * node.body[0].col_offset
     return keep + [f"{indent}# TODO: Exercise {exercise} -- replace this line and the next with your code, "
                    f"then run the check below.",

@@ -26,6 +26,7 @@ SOLUTION = '''import torch
 def scale(h_base,
           factor=2.0):
     """h' = factor * h_base."""
+    # Doubling is a hint that gives the answer away.
     def twice(x):
         return factor * x
 
@@ -47,13 +48,14 @@ def read(path):
 
 
 def body_lines(solution):
-    """The stripped lines of every function body in a solution cell, docstrings left out."""
+    """The stripped lines of every function body in a solution cell, and its comments; docstrings left out."""
     lines = solution.splitlines()
     found = set()
     for node in ast.parse(solution).body:
         if isinstance(node, ast.FunctionDef):
             body = node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
             found |= {line.strip() for line in lines[body[0].lineno - 1:node.end_lineno] if line.strip()}
+            found |= {line.strip() for line in lines[node.lineno:node.end_lineno] if line.strip().startswith("#")}
     return found
 
 
