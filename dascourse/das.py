@@ -7,6 +7,8 @@ h_source is the residual stream of the source city at the same layer and token. 
 succeeds when the patched model's top answer is the source's country (interchange intervention
 accuracy, IIA). Training minimises the cross-entropy of that answer; only R_k learns.
 """
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -74,13 +76,25 @@ def source_states(model, cities, layer, attribute="country", template=0, batch_s
     """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`
     (in prompt template `template`)."""
     check_attribute(attribute)
-    cities = list(dict.fromkeys(cities))
+    return dict(_source_states(model, tuple(dict.fromkeys(cities)), layer, attribute, template, batch_size))
+
+
+# The model is frozen, so the states of a set of cities, and the prefixes of a set of base prompts,
+# never change: keep the last few for the next call. Chapter 5 scores many swaps (and trains many
+# rotations) on the same cities, and would otherwise run the same prompts again for each one.
+@functools.lru_cache(maxsize=16)
+def _source_states(model, cities, layer, attribute, template, batch_size):
     states = {}
     for i in range(0, len(cities), batch_size):
-        chunk = cities[i : i + batch_size]
+        chunk = list(cities[i : i + batch_size])
         h = hidden_at_city(model, [make_prompt(c, attribute, template) for c in chunk], chunk, layer)
         states.update(zip(chunk, h.detach()))
     return states
+
+
+@functools.lru_cache(maxsize=6)
+def _base_prefixes(model, bases, attribute, template):
+    return PrefixCache(model, [make_prompt(c, attribute, template) for c in bases], list(bases))
 
 
 def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
@@ -90,14 +104,15 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     swap: e.g. a RotatedSubspace, or `lambda h_base, h_source: h_source` for full patching.
     states: h_source per city from `source_states`, to reuse; computed here when not given.
     The tokens before each base city's last token are run once per distinct base city
-    (`PrefixCache`, same logits as `dc.patch`), since a city is the base of many pairs.
+    (`PrefixCache`, same logits as `dc.patch`), since a city is the base of many pairs; the last few
+    such caches are kept for the next call.
     """
     check_layer(model, layer)
     if len(pairs) == 0:
         raise ValueError("No pairs given.")
     states = source_states(model, pairs["source"], layer, attribute, template) if states is None else states
     bases = list(dict.fromkeys(pairs["base"]))
-    cache = PrefixCache(model, [make_prompt(c, attribute, template) for c in bases], bases)
+    cache = _base_prefixes(model, tuple(bases), attribute, template)
     row = {c: i for i, c in enumerate(bases)}
     out = []
     with torch.no_grad():
