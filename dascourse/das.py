@@ -133,44 +133,101 @@ def iia(logits, targets):
     return (logits.argmax(-1) == torch.as_tensor(targets)).float().mean().item()
 
 
-def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True):
-    """Train a fresh RotatedSubspace(d, k) at `layer` so that patching it makes each base prompt
-    answer the source's country. Returns (rotation, losses), one loss per step.
+def _isolate_pairs(model, pairs, attribute):
+    """The pairs an Isolate term on `attribute` can use: base and source answers both given (not NaN)
+    and starting with different tokens -- where they agree, keeping the base's answer proves nothing."""
+    pairs = pairs[pairs[f"base_{attribute}"].notna() & pairs[f"source_{attribute}"].notna()]
+    token = {a: answer_token(model.tokenizer, a, first_token_only=True)
+             for a in set(pairs[f"base_{attribute}"]) | set(pairs[f"source_{attribute}"])}
+    return pairs[pairs[f"base_{attribute}"].map(token) != pairs[f"source_{attribute}"].map(token)]
 
-    Each step draws `batch_size` pairs (seeded), patches h' = h_base + R_k^T R_k (h_source - h_base)
-    at the base city's last token and takes an Adam step on the cross-entropy of the source's
-    country. The model is frozen, so what does not depend on R_k is computed once, before training:
-    h_source of every source city, and the base prompts' tokens before the patch position
-    (`PrefixCache`: same logits and gradients as `dc.patch`, see the book's appendix on fast DAS).
-    steps=0 returns the untrained rotation.
+
+def _loss_term(model, pairs, layer, attribute, answers):
+    """What one loss term needs, computed once since the model is frozen: h_source of each row (from the
+    source's prompt for `attribute`), a PrefixCache of the base prompts for `attribute` with each row's
+    index into it, and the answer ids to score."""
+    states = source_states(model, pairs["source"], layer, attribute)
+    h_sources = torch.stack([states[c] for c in pairs["source"]])
+    bases = list(dict.fromkeys(pairs["base"]))
+    cache = PrefixCache(model, [make_prompt(c, attribute) for c in bases], bases)
+    row = {c: i for i, c in enumerate(bases)}
+    return cache, torch.tensor([row[c] for c in pairs["base"]]), h_sources, answer_ids(model, answers)
+
+
+def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True,
+              keep=(), attribute="country", swap=None):
+    """Train a subspace at `layer` so that patching it makes each base prompt answer the source's
+    `attribute` (Cause) and, for every attribute in `keep`, still answer the base's own (Isolate).
+    Returns (swap, losses), one loss per step.
+
+    swap: None trains a fresh RotatedSubspace(d, k) seeded by `seed`; or pass any module with
+    forward(h_base, h_source), e.g. a boundless.BoundlessSubspace, and k=None (the module sets its size).
+    Each step draws `batch_size` pairs per term (seeded) and sets h' = swap(h_base, h_source) at the base
+    city's last token:
+      Cause:     base's prompt for `attribute`, h_source from the source's prompt for `attribute`;
+                 cross-entropy of the source's answer.
+      Isolate a: base's prompt for a, h_source from the source's prompt for a; cross-entropy of the
+                 BASE's answer for a, on pairs whose answers for a start with different tokens. A row
+                 whose base_<a> or source_<a> is missing (NaN: e.g. the model does not know it) sits out
+                 this term only, so the terms need not share one set of cities.
+      loss = Cause + mean_a Isolate_a   (+ swap.penalty() when the module has one)
+    keep=() is plain DAS; with keep it is multi-task DAS (RAVEL's MDAS), and moving the target and
+    keeping the rest weigh the same. A module with `anneal(fraction)` hears before each step how much
+    of training is done (Boundless DAS lowers its temperature). The model is frozen, so h_source of
+    every pair and the base prompts' tokens before the patch position (`PrefixCache`, same logits and
+    gradients as `dc.patch`) are computed once, before training. steps=0 returns the untrained swap.
     """
     check_layer(model, layer)
+    check_attribute(attribute)
+    if isinstance(keep, str):
+        raise ValueError(f"keep={keep!r} must be a tuple of attribute names, e.g. keep=({keep!r},).")
+    for a in keep:
+        check_attribute(a)
+    if attribute in keep or len(set(keep)) < len(keep):
+        raise ValueError(f"keep={tuple(keep)} must list other attributes than {attribute!r}, each once.")
+    missing = [f"{side}_{a}" for a in (attribute, *keep) for side in ("base", "source")
+               if f"{side}_{a}" not in train_pairs.columns]
+    if missing:
+        raise ValueError(f"train_pairs lacks the columns {missing}: build the pairs from a table with those "
+                         f"attributes (e.g. dc.known_facts(model, [...]) passed to das.make_pairs).")
     if len(train_pairs) == 0:
         raise ValueError("No training pairs given.")
     if batch_size < 1 or steps < 0:
         raise ValueError(f"Need batch_size >= 1 and steps >= 0, got batch_size={batch_size}, steps={steps}.")
-    with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
-        torch.manual_seed(seed)
-        rotation = RotatedSubspace(model.config.hidden_size, k)
+    if swap is None:
+        with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
+            torch.manual_seed(seed)
+            swap = RotatedSubspace(model.config.hidden_size, k)
+    elif k is not None:
+        raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
     if steps == 0:
-        return rotation, []
-    states = source_states(model, train_pairs["source"], layer)
-    h_sources = torch.stack([states[c] for c in train_pairs["source"]])
-    targets = answer_ids(model, train_pairs["source_country"])
-    bases = list(dict.fromkeys(train_pairs["base"]))
-    cache = PrefixCache(model, [make_prompt(c) for c in bases], bases)
-    row = {c: i for i, c in enumerate(bases)}
-    base_rows = torch.tensor([row[c] for c in train_pairs["base"]])
-    opt = torch.optim.Adam(rotation.parameters(), lr=lr)
+        return swap, []
+    terms = [_loss_term(model, train_pairs, layer, attribute, train_pairs[f"source_{attribute}"])]
+    for a in keep:
+        pairs = _isolate_pairs(model, train_pairs, a)
+        if len(pairs) == 0:
+            raise ValueError(f"No training pair has base and source {a}s that differ; nothing to keep for {a!r}.")
+        terms.append(_loss_term(model, pairs, layer, a, pairs[f"base_{a}"]))
+    opt = torch.optim.Adam(swap.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     losses = []
-    for _ in tqdm(range(steps), desc=f"DAS layer {layer}, k={k}", disable=not progress):
-        idx = torch.randint(len(train_pairs), (batch_size,), generator=generator)
-        h_source = h_sources[idx]
-        logits = cache.patch(base_rows[idx], layer, lambda h_base: rotation(h_base, h_source))
-        loss = F.cross_entropy(logits, targets[idx])
+    name = f"{'MDAS' if keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
+    for step in tqdm(range(steps), desc=name, disable=not progress):
+        if hasattr(swap, "anneal"):
+            swap.anneal(step / steps)
+        term_losses = []
+        for cache, base_rows, h_sources, targets in terms:
+            idx = torch.randint(len(targets), (batch_size,), generator=generator)
+            h_source = h_sources[idx]
+            logits = cache.patch(base_rows[idx], layer, lambda h_base: swap(h_base, h_source))
+            term_losses.append(F.cross_entropy(logits, targets[idx]))
+        loss = term_losses[0]
+        if keep:
+            loss = loss + torch.stack(term_losses[1:]).mean()
+        if hasattr(swap, "penalty"):
+            loss = loss + swap.penalty()
         opt.zero_grad()
         loss.backward()  # on its own line: nnsight patches Tensor.backward
         opt.step()
         losses.append(loss.item())
-    return rotation, losses
+    return swap, losses
