@@ -23,7 +23,7 @@ def neuron_patch(h_base, h_source, mask):
         raise ValueError(f"h_base has shape {tuple(h_base.shape)} but h_source {tuple(h_source.shape)}.")
     if mask.shape[-1] != h_base.shape[-1]:
         raise ValueError(f"The mask has {mask.shape[-1]} entries but h has d={h_base.shape[-1]} neurons.")
-    return h_base + mask.to(h_base.dtype) * (h_source - h_base)
+    return h_base + mask.to(h_base) * (h_source - h_base)  # a CPU float mask works on a GPU model too
 
 
 def top_k_mask(order, k):

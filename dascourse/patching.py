@@ -21,13 +21,13 @@ def check_layer(model, layer):
 
 
 def fit_patch(h_new, h_base):
-    """intervention(h_base), checked and made ready to write back: h_base's shape and dtype.
+    """intervention(h_base), checked and made ready to write back: h_base's shape, dtype and device.
 
-    A rotation trained in float32 may patch a model that runs in bfloat16 (e.g. on a GPU), and a
-    single [d] vector may stand for every row; anything else is a mistake worth naming.
+    A state or rotation kept in float32 on the CPU may patch a model that runs in bfloat16 on a GPU,
+    and a single [d] vector may stand for every row; anything else is a mistake worth naming.
     """
     try:
-        return h_new.to(h_base.dtype).expand_as(h_base)
+        return h_new.to(h_base).expand_as(h_base)
     except RuntimeError:
         raise ValueError(
             f"The intervention returned shape {tuple(h_new.shape)} for h_base of shape {tuple(h_base.shape)}: "

@@ -53,10 +53,10 @@ class RotatedSubspace(nn.Module):
                 f"shape, ending in d = {self.d}."
             )
         R_k = self.R_k
-        # R_k stays float32 (it trains); a model on a GPU may run in bfloat16: compute in R_k's dtype
-        # and hand back h' in the model's.
-        delta = (h_source - h_base).to(R_k.dtype) @ R_k.T @ R_k
-        return h_base + delta.to(h_base.dtype)
+        # R_k stays float32 (it trains) and may sit on the CPU while a model on a GPU runs in bfloat16:
+        # compute in R_k's dtype and device, and hand back h' in h_base's.
+        delta = (h_source - h_base).to(R_k) @ R_k.T @ R_k
+        return h_base + delta.to(h_base)
 
     def extra_repr(self):
         return f"d={self.d}, k={self.k}"
