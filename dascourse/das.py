@@ -133,7 +133,7 @@ def iia(logits, targets):
     return (logits.argmax(-1) == torch.as_tensor(targets)).float().mean().item()
 
 
-def _isolate_pairs(model, pairs, attribute):
+def isolate_pairs(model, pairs, attribute):
     """The pairs an Isolate term on `attribute` can use: base and source answers both given (not NaN)
     and starting with different tokens -- where they agree, keeping the base's answer proves nothing."""
     pairs = pairs[pairs[f"base_{attribute}"].notna() & pairs[f"source_{attribute}"].notna()]
@@ -204,7 +204,7 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
         return swap, []
     terms = [_loss_term(model, train_pairs, layer, attribute, train_pairs[f"source_{attribute}"])]
     for a in keep:
-        pairs = _isolate_pairs(model, train_pairs, a)
+        pairs = isolate_pairs(model, train_pairs, a)
         if len(pairs) == 0:
             raise ValueError(f"No training pair has base and source {a}s that differ; nothing to keep for {a!r}.")
         terms.append(_loss_term(model, pairs, layer, a, pairs[f"base_{a}"]))

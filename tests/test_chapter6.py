@@ -25,7 +25,7 @@ def test_isolate_pairs_skip_missing_and_same_first_token(model):
                           "base_continent": ["Europe", "Europe", None, "North America"],
                           "source_continent": ["Asia", "Europe", "Asia", "North Africa"]})
     # B: same continent; C: base's unknown; D: " North" starts both answers. Only A can test isolation.
-    assert list(das._isolate_pairs(model, pairs, "continent").base) == ["A"]
+    assert list(das.isolate_pairs(model, pairs, "continent").base) == ["A"]
 
 
 def test_mdas_trains_and_is_seeded(model, pairs):
@@ -46,7 +46,7 @@ def test_mdas_first_loss_is_cause_plus_mean_isolate(model, pairs):
     generator = torch.Generator().manual_seed(0)
     terms = []
     for attribute, rows, answer in [("country", pairs, "source_country")] + [
-            (a, das._isolate_pairs(model, pairs, a), f"base_{a}") for a in keep]:
+            (a, das.isolate_pairs(model, pairs, a), f"base_{a}") for a in keep]:
         batch = rows.iloc[torch.randint(len(rows), (4,), generator=generator).tolist()]
         with torch.no_grad():
             logits = das.patch_pairs(model, batch, LAYER, rotation, attribute)
