@@ -26,3 +26,14 @@ test:
 # Rerun after editing a chapter; tests/test_learner.py fails while they are stale.
 learner:
 	$(PYTHON) -m dascourse.learner
+
+# Before each release (issue #7): every chapter three times in a row, each time in fresh kernels (a new
+# pytest process), must reproduce its committed outputs. About three times the notebooks' share of
+# `make test`; narrow it with e.g. NOTEBOOKS=notebooks/03_rotated_subspace_patching.ipynb.
+NOTEBOOKS ?= notebooks/*.ipynb
+.PHONY: determinism
+determinism:
+	for run in 1 2 3; do \
+	  echo "determinism: run $$run of 3"; \
+	  $(PYTHON) -m pytest $(NOTEBOOKS) --nbval -p no:cacheprovider -q || exit 1; \
+	done
