@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,14 @@ def _cache_is_valid(folder):
         return False
 
 
+def _remove_stale_partials(folder, max_age_s=3600):
+    """Delete the `<name>.partial-*` folders that killed builds left beside `folder` (~0.5 GB each).
+    A build fills its folder within minutes, so one untouched for an hour belongs to no live process."""
+    for partial in folder.parent.glob(folder.name + ".partial-*"):
+        if time.time() - partial.stat().st_mtime > max_age_s:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def _build_default_cache(folder):
     """Dequantize the GGUF once and write it as safetensors, atomically."""
     from safetensors.torch import save_model
@@ -85,6 +94,7 @@ def _build_default_cache(folder):
         del config.quantization_config
 
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(folder)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".partial-", dir=folder.parent))
     try:
         config.save_pretrained(tmp)

@@ -60,6 +60,19 @@ def test_model_cache_writer_killed_midway_leaves_the_previous_cache(model, tmp_p
     assert torch.equal(dc.next_token_logits(again, [PARIS]), dc.next_token_logits(model, [PARIS]))
 
 
+def test_stale_partial_folders_are_removed(tmp_path):
+    """What killed builds left (as above) is deleted by the next build; a live build's folder is not."""
+    folder = tmp_path / dc.DEFAULT_MODEL
+    old, live = tmp_path / f"{folder.name}.partial-old", tmp_path / f"{folder.name}.partial-live"
+    for partial in (old, live):
+        partial.mkdir()
+        (partial / model_module.WEIGHTS).write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    model_module._remove_stale_partials(folder)
+    assert not old.exists() and live.exists()
+
+
 def test_no_network_while_loading_and_patching(monkeypatch):
     """Loading the default model and patching open no connection (and look up no host name)."""
     attempts = []
