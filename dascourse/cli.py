@@ -9,6 +9,7 @@ held-out entities included. evaluate prints RAVEL's scores on those held-out ent
 to stderr and one JSON object to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
 """
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 
 from . import das
 from .entities import check_columns, known_rows, load_entities, template_for
+from .evaluate import scores
 from .model import ModelUnavailableError, load_model, set_seed
 from .patching import check_layer
 from .prompts import register_template
@@ -57,8 +59,6 @@ def train(args):
 
 
 def evaluate(args):
-    from .evaluate import scores
-
     rotation, meta = load_rotation(args.rotation)  # a corrupt file fails here, before the model loads
     if args.model is not None:
         check_fits(args.rotation, meta, model_name=args.model)
@@ -151,10 +151,15 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        result = args.run(args)
+        # stdout carries the JSON alone: what the library prints (e.g. the model's first-time setup) goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = args.run(args)
     except (ValueError, OSError, ModelUnavailableError) as err:
         # One line, no traceback: the messages already name the problem and the fix.
         print("error: " + " ".join(str(err).split()), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written.", file=sys.stderr)
+        return 130
     print(json.dumps(result))
     return 0

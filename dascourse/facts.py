@@ -18,7 +18,10 @@ from .prompts import check_attribute, get_template, make_prompt, shot_cities
 
 def load_cities(path=None):
     """The city table (city, country, continent, language) shipped with the course, or your own CSV."""
-    table = pd.read_csv(path or files("dascourse") / "data" / "cities.csv", dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path or files("dascourse") / "data" / "cities.csv", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty: it needs a header row (e.g. city,country) and one row per city.") from None
     if table.empty:
         raise ValueError(f"The table {path} has no rows.")
     return table
