@@ -91,8 +91,9 @@ def test_no_network_while_loading_and_patching(monkeypatch):
     assert attempts == []
 
 
-def test_training_twice_starts_fresh_both_times(model):
-    """Re-running a training cell trains a new rotation from the seed, not the last one further."""
+def test_training_again_starts_fresh_unless_asked(model):
+    """Re-running a training cell trains a new rotation from the seed, not the last one further,
+    unless the caller passes the rotation to go on from."""
     facts = dc.known_facts(model, "country").sample(6, random_state=0)
     pairs = das.make_pairs(model, facts)
     first, losses = das.train_das(model, pairs, 8, 4, steps=3, batch_size=4, seed=0, progress=False)
@@ -105,6 +106,10 @@ def test_training_twice_starts_fresh_both_times(model):
     other, _ = das.train_das(model, pairs, 8, 4, steps=0, seed=1)
     assert not torch.equal(start.R_k, first.R_k)  # it did train
     assert not torch.equal(other.R_k, start.R_k)  # and the seed decides where it starts
+    # Asked to (swap=...), it goes on from the given rotation instead.
+    trained_on = first.R_k.detach().clone()
+    more, _ = das.train_das(model, pairs, 8, None, steps=2, batch_size=4, progress=False, swap=first)
+    assert more is first and not torch.equal(more.R_k, trained_on)
 
 
 def test_rotation_on_bfloat16_states():
