@@ -12,6 +12,7 @@ import functools
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
 from tqdm import tqdm
 
 from .facts import answer_token
@@ -216,11 +217,12 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
         if hasattr(swap, "anneal"):
             swap.anneal(step / steps)
         term_losses = []
-        for cache, base_rows, h_sources, targets in terms:
-            idx = torch.randint(len(targets), (batch_size,), generator=generator)
-            h_source = h_sources[idx]
-            logits = cache.patch(base_rows[idx], layer, lambda h_base: swap(h_base, h_source))
-            term_losses.append(F.cross_entropy(logits, targets[idx]))
+        with parametrize.cached():  # the orthogonal R is computed once per step, not once per term
+            for cache, base_rows, h_sources, targets in terms:
+                idx = torch.randint(len(targets), (batch_size,), generator=generator)
+                h_source = h_sources[idx]
+                logits = cache.patch(base_rows[idx], layer, lambda h_base: swap(h_base, h_source))
+                term_losses.append(F.cross_entropy(logits, targets[idx]))
         loss = term_losses[0]
         if keep:
             loss = loss + torch.stack(term_losses[1:]).mean()
