@@ -20,7 +20,7 @@ book: model
 	@echo "Site built: open _build/html/index.html"
 
 test:
-	$(PYTHON) -m pytest tests notebooks --nbval --ignore=notebooks/learner -p no:cacheprovider
+	$(PYTHON) -m pytest tests notebooks --nbval --ignore=notebooks/learner -p no:cacheprovider -p tests.notebook_report
 
 # Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed.
 # Rerun after editing a chapter; tests/test_learner.py fails while they are stale.
