@@ -1,0 +1,135 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import dascourse as dc
+from dascourse import das
+from dascourse.entities import known_rows, load_entities, template_for
+from dascourse.rotation import RotatedSubspace
+from dascourse.rotation_file import load_rotation, save_rotation
+
+COUNTRIES = "country,capital\nFrance,Paris\nJapan,Tokyo\nItaly,Rome\nEgypt,Cairo\n"
+
+
+def run_cli(*args):
+    """python -m dascourse ARGS in a subprocess, offline: (exit status, stdout, stderr)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "dascourse", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=900)
+    return done.returncode, done.stdout, done.stderr
+
+
+def assert_one_line_error(code, stdout, stderr, phrase):
+    assert code == 2 and stdout == ""
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and phrase in last, stderr
+
+
+def test_train_then_evaluate_on_the_city_table(model, tmp_path):
+    # Every fourth city (107 of 425) keeps the test quick; evaluate then reads the whole shipped table.
+    cities = tmp_path / "cities.csv"
+    table = dc.load_cities().iloc[::4]
+    table.to_csv(cities, index=False)
+    out = tmp_path / "rot.pt"
+    code, stdout, stderr = run_cli("train", "--entities", cities, "--layer", 12, "--k", 8, "--steps", 2, "--out", out)
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    facts = dc.known_facts(model, "country", table=dc.load_cities(cities))
+    assert summary["skipped_unknown"] == {"country": len(table) - len(facts)}
+    assert "DAS layer 12, k=8" in stderr  # the progress bar goes to stderr, the JSON alone to stdout
+
+    # The command line trains exactly what the library does (chapter 4's steps): the same R_k, bit for bit.
+    rotation, metadata = load_rotation(out, model=model, layer=12)
+    train, test, unseen = das.split_by_city(facts, 0.2, seed=0)
+    expected, _ = das.train_das(model, das.make_pairs(model, train), 12, 8, steps=2, seed=0, progress=False)
+    assert torch.equal(rotation.R_k, expected.R_k)
+    assert metadata["split"]["held_out"] == [*test.city, *unseen.city]
+    assert metadata["templates"]["country"] == dc.TEMPLATES["country"][0]
+
+    code, stdout, stderr = run_cli("evaluate", "--rotation", out, "--pairs", 16)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["split"] == "held-out entities" and report["n_entities"] == len(test) + len(unseen)
+    assert set(report["skipped_unknown"]) == {"country", "continent", "language"}
+    assert set(report["isolate"]) == {"continent", "language", "mean"} and 0 < report["n_pairs"] <= 16
+    assert 0 <= report["cause"] <= 1 and report["disentangle"] == pytest.approx(
+        (report["cause"] + report["isolate"]["mean"]) / 2, abs=1e-3)
+
+
+@pytest.mark.parametrize("case", ["empty file", "attribute not a column", "missing keep column"])
+def test_train_refuses_bad_tables_and_writes_nothing(tmp_path, case):
+    table = tmp_path / "table.csv"
+    table.write_text("" if case == "empty file" else COUNTRIES)
+    args = {"attribute not a column": ["--attribute", "ceo"], "missing keep column": ["--keep", "continent"]}
+    code, stdout, stderr = run_cli("train", "--entities", table, "--layer", 3, "--k", 4, "--out", tmp_path / "rot.pt",
+                                   "--attribute", "capital", *args.get(case, []))
+    phrase = {"empty file": "is empty", "attribute not a column": "no column 'ceo'",
+              "missing keep column": "no column 'continent'"}[case]
+    assert_one_line_error(code, stdout, stderr, phrase)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]  # no rotation, not even a partial one
+
+
+def test_evaluate_refuses_a_rotation_for_another_model(tmp_path):
+    path = tmp_path / "rot.pt"
+    save_rotation(path, RotatedSubspace(576, 4), model="meta-llama/Llama-3.2-1B", layer=3, attribute="country",
+                  templates={}, split={"held_out": ["Paris"], "train": []})
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path, "--model", dc.DEFAULT_MODEL)
+    assert_one_line_error(code, stdout, stderr, f"model 'meta-llama/Llama-3.2-1B', not '{dc.DEFAULT_MODEL}'")
+
+
+def test_evaluate_refuses_a_rotation_for_another_hidden_size(tmp_path):
+    path = tmp_path / "rot.pt"
+    save_rotation(path, RotatedSubspace(960, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
+                  templates={}, split={"held_out": ["Paris"], "train": []})
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path)
+    assert_one_line_error(code, stdout, stderr, "hidden size 960, not 576")
+
+
+def test_evaluate_refuses_a_corrupt_rotation_and_a_table_without_its_attribute(tmp_path):
+    path = tmp_path / "rot.pt"
+    save_rotation(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
+                  templates={}, split={"held_out": ["Paris"], "train": []})
+    table = tmp_path / "countries.csv"
+    table.write_text(COUNTRIES)
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path, "--entities", table)
+    assert_one_line_error(code, stdout, stderr, "has no column 'country'")  # countries.csv's entity is `country`
+    path.write_bytes(path.read_bytes()[:1000])
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path)
+    assert_one_line_error(code, stdout, stderr, "corrupt or truncated")
+
+
+def test_entity_table_with_an_attribute_dascourse_has_no_template_for(model, tmp_path):
+    table = tmp_path / "countries.csv"
+    table.write_text(COUNTRIES)
+    countries = load_entities(table)
+    assert list(countries.columns) == ["city", "capital"]  # the entity column is `city` for every helper
+    template = template_for(countries, "capital")
+    assert template == "The capital of France is Paris. The capital of Japan is Tokyo. The capital of {city} is"
+    assert template_for(load_entities(), "country") == dc.TEMPLATES["country"][0]  # the chapters' prompt
+    dc.prompts.register_template("capital", template)
+    try:
+        dc.prompts.register_template("capital", template)  # the same again: nothing changes
+        with pytest.raises(ValueError, match="already has the template"):
+            dc.prompts.register_template("capital", "Capital of {city}:")
+        rows, skipped = known_rows(model, countries, "capital")
+    finally:
+        del dc.TEMPLATES["capital"]  # other tests see dascourse's own attributes only
+    assert set(rows.city) <= {"Italy", "Egypt"}  # France and Japan are the template's solved examples
+    assert skipped == {"capital": 4 - len(rows)}
+
+
+@pytest.mark.parametrize("content, phrase", [
+    ("company\nAcme\n", "add attribute columns"),
+    ("company,ceo\nAcme,Ann\nAcme,Bob\n", "'Acme' is empty or repeated"),
+    ("company,ceo\nAcme,Ann\nBolt,Ann\n", "at least two different values"),
+])
+def test_bad_entity_tables_name_the_problem(tmp_path, content, phrase):
+    table = tmp_path / "t.csv"
+    table.write_text(content)
+    with pytest.raises(ValueError, match=phrase):
+        template_for(load_entities(table), "ceo")
