@@ -8,8 +8,8 @@ session: prompts, positions, batch indices and answer ids travel there once, and
 R_k and the losses come back. One request per step would wait on the network 100 times instead.
 
 What runs on the server is plain torch plus the dascourse helpers it calls (`patch`,
-`source_states`, `RotatedSubspace`). NDIF does not have dascourse installed, so we ship its code with
-each request (`nnsight.register`, by value) and keep pandas and tqdm out of the session body.
+`hidden_at_city`, `RotatedSubspace`). NDIF does not have dascourse installed, so we ship its code with
+each request (`nnsight.register`, by value) and keep pandas (and caches) out of the session body.
 `remote=False` runs the same code here; `remote="local"` serializes the request exactly as NDIF
 would and runs it here, which is how the tests keep this file honest without a server.
 """
@@ -19,10 +19,10 @@ import torch.nn.functional as F
 
 import dascourse
 
-from .das import answer_ids, iia, source_states, train_das
+from .das import answer_ids, iia, train_das
 from .facts import next_token_logits
 from .model import ModelUnavailableError
-from .patching import patch
+from .patching import hidden_at_city, patch
 from .prompts import make_prompt
 from .rotation import RotatedSubspace
 
@@ -58,6 +58,15 @@ def _rotation_from(state, d, k):
     return rotation
 
 
+def _source_states(model, cities, layer, batch_size=64):
+    """h_source of each distinct city, {city: [d] tensor}, computed where the model is. (das.source_states
+    keeps its results in an lru_cache on this machine, which cannot travel with a request.)"""
+    cities = list(dict.fromkeys(cities))
+    chunks = [cities[i : i + batch_size] for i in range(0, len(cities), batch_size)]
+    h = torch.cat([hidden_at_city(model, [make_prompt(c) for c in chunk], chunk, layer) for chunk in chunks])
+    return dict(zip(cities, h))
+
+
 def _patched_logits(model, bases, layer, rotation, h_source):
     """Last-token logits of the base prompts with h' = rotation(h_base, h_source) at each base city."""
     prompts = [make_prompt(c) for c in bases]
@@ -81,7 +90,7 @@ def train_das_remote(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_siz
     batches = [torch.randint(len(bases), (batch_size,), generator=generator).tolist() for _ in range(steps)]
     d, init = model.config.hidden_size, start.state_dict()
     with model.session(remote=remote):
-        states = source_states(model, sources, layer)
+        states = _source_states(model, sources, layer)
         device = next(iter(states.values())).device
         rotation = _rotation_from(init, d, k).to(device)
         opt = torch.optim.Adam(rotation.parameters(), lr=lr)
@@ -107,7 +116,7 @@ def iia_remote(model, pairs, layer, rotation, batch_size=32, remote=True):
     targets = answer_ids(model, pairs["source_country"])
     d, k, state = rotation.d, rotation.k, rotation.state_dict()
     with model.session(remote=remote):
-        states = source_states(model, sources, layer)
+        states = _source_states(model, sources, layer)
         device = next(iter(states.values())).device
         swap = _rotation_from(state, d, k).to(device).requires_grad_(False)  # no graph: we only evaluate
         logits = []
