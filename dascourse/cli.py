@@ -37,7 +37,7 @@ def train(args):
         raise ValueError(f"--keep lists {args.attribute!r}, the attribute being trained: keep only other columns.")
     if Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a folder: give a file name, e.g. {Path(args.out) / 'rotation.pt'}.")
-    templates = _templates(table)
+    templates = _templates(table, [args.attribute, *keep])
     model = load_model(args.model)
     check_layer(model, args.layer)
     check_k(args.k, model.config.hidden_size)
@@ -60,13 +60,17 @@ def train(args):
 
 def evaluate(args):
     rotation, meta = load_rotation(args.rotation)  # a corrupt file fails here, before the model loads
+    missing = [key for key in ("model", "layer", "attribute", "templates", "split") if key not in meta]
+    if missing:
+        raise ValueError(f"{args.rotation} lacks the metadata {missing} that `python -m dascourse train` records: "
+                         f"evaluate it in Python with dascourse.evaluate.scores, or train it with the command line.")
     if args.model is not None:
         check_fits(args.rotation, meta, model_name=args.model)
     table = load_entities(args.entities)
     attribute = meta["attribute"]
     check_columns(table, [attribute], args.entities)
     others = [a for a in table.columns[1:] if a != attribute]
-    _templates(table, meta["templates"])
+    _templates(table, table.columns[1:], meta["templates"])
     model = load_model(meta["model"])
     check_fits(args.rotation, meta, model.name, model.config.hidden_size)
     entities = meta["split"]["held_out" if args.split == "held-out" else "train"]
@@ -92,11 +96,11 @@ def evaluate(args):
             "skipped_unknown": skipped, "n_entities_known": len(facts), **_rounded(result)}
 
 
-def _templates(table, recorded=None):
-    """One prompt per attribute column -- the one the rotation was trained with when recorded, else
+def _templates(table, attributes, recorded=None):
+    """One prompt per attribute -- the one the rotation was trained with when recorded, else
     template_for -- registered so that every helper asks for the attribute with it (as template 0)."""
     recorded = recorded or {}
-    templates = {a: recorded.get(a) or template_for(table, a) for a in table.columns[1:]}
+    templates = {a: recorded.get(a) or template_for(table, a) for a in attributes}
     for attribute, template in templates.items():
         register_template(attribute, template)
     return templates

@@ -90,7 +90,7 @@ def test_evaluate_refuses_a_rotation_for_another_hidden_size(tmp_path):
     assert_one_line_error(code, stdout, stderr, "hidden size 960, not 576")
 
 
-def test_evaluate_refuses_a_corrupt_rotation_and_a_table_without_its_attribute(tmp_path):
+def test_evaluate_refuses_corrupt_or_bare_rotations_and_a_table_without_its_attribute(tmp_path):
     path = tmp_path / "rot.pt"
     save_rotation(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
                   templates={}, split={"held_out": ["Paris"], "train": []})
@@ -101,6 +101,9 @@ def test_evaluate_refuses_a_corrupt_rotation_and_a_table_without_its_attribute(t
     path.write_bytes(path.read_bytes()[:1000])
     code, stdout, stderr = run_cli("evaluate", "--rotation", path)
     assert_one_line_error(code, stdout, stderr, "corrupt or truncated")
+    save_rotation(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3)  # saved from Python, bare
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path)
+    assert_one_line_error(code, stdout, stderr, "lacks the metadata ['attribute', 'templates', 'split']")
 
 
 def test_entity_table_with_an_attribute_dascourse_has_no_template_for(model, tmp_path):
