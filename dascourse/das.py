@@ -110,8 +110,12 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     """
     check_layer(model, layer)
     if len(pairs) == 0:
-        raise ValueError("No pairs given.")
+        raise ValueError("No pairs given: build them with das.make_pairs(model, facts).")
     states = source_states(model, pairs["source"], layer, attribute, template) if states is None else states
+    missing = sorted(set(pairs["source"]) - set(states))
+    if missing:
+        raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
+                         f"them with das.source_states(model, cities, layer, attribute), or leave states=None.")
     bases = list(dict.fromkeys(pairs["base"]))
     cache = _base_prefixes(model, tuple(bases), attribute, template)
     row = {c: i for i, c in enumerate(bases)}
@@ -130,8 +134,8 @@ def iia(logits, targets):
     if len(logits) != len(targets):
         raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets.")
     if len(targets) == 0:
-        raise ValueError("No rows given.")
-    return (logits.argmax(-1) == torch.as_tensor(targets)).float().mean().item()
+        raise ValueError("No rows given: pass the logits of at least one pair and its target token id.")
+    return (logits.argmax(-1) == torch.as_tensor(targets, device=logits.device)).float().mean().item()
 
 
 def isolate_pairs(model, pairs, attribute):
@@ -192,7 +196,7 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
         raise ValueError(f"train_pairs lacks the columns {missing}: build the pairs from a table with those "
                          f"attributes (e.g. dc.known_facts(model, [...]) passed to das.make_pairs).")
     if len(train_pairs) == 0:
-        raise ValueError("No training pairs given.")
+        raise ValueError("No training pairs given: build them with das.make_pairs(model, train_cities).")
     if batch_size < 1 or steps < 0:
         raise ValueError(f"Need batch_size >= 1 and steps >= 0, got batch_size={batch_size}, steps={steps}.")
     if swap is None:
@@ -201,6 +205,7 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
             swap = RotatedSubspace(model.config.hidden_size, k)
     elif k is not None:
         raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
+    swap.to(model._module.device)  # trains where the model runs (a GPU on Colab)
     if steps == 0:
         return swap, []
     terms = [_loss_term(model, train_pairs, layer, attribute, train_pairs[f"source_{attribute}"])]
@@ -222,7 +227,7 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
                 idx = torch.randint(len(targets), (batch_size,), generator=generator)
                 h_source = h_sources[idx]
                 logits = cache.patch(base_rows[idx], layer, lambda h_base: swap(h_base, h_source))
-                term_losses.append(F.cross_entropy(logits, targets[idx]))
+                term_losses.append(F.cross_entropy(logits, targets[idx].to(logits.device)))
         loss = term_losses[0]
         if keep:
             loss = loss + torch.stack(term_losses[1:]).mean()

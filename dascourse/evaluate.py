@@ -33,7 +33,7 @@ def subspace(R_k):
         raise ValueError(f"R_k must be a [k, d] matrix, got shape {tuple(R_k.shape)}.")
     k, d = R_k.shape
     check_k(k, d)
-    if not torch.allclose(R_k @ R_k.T, torch.eye(k), atol=1e-4):
+    if not torch.allclose(R_k @ R_k.T, torch.eye(k, device=R_k.device), atol=1e-4):
         raise ValueError("R_k's rows must be orthonormal (R_k R_k^T = I); orthonormalize them first, "
                          "e.g. R_k = torch.linalg.qr(R_k.T).Q.T.")
     swap = RotatedSubspace(d, k)

@@ -70,7 +70,7 @@ def logit_diff_grad(model, prompts, cities, layer, source_ids, base_ids):
     if not len(prompts) == len(source_ids) == len(base_ids):
         raise ValueError(f"{len(prompts)} prompts, {len(source_ids)} source_ids and {len(base_ids)} base_ids: "
                          "pass one source answer and one base answer per prompt.")
-    delta = torch.zeros(len(prompts), model.config.hidden_size, requires_grad=True)
+    delta = torch.zeros(len(prompts), model.config.hidden_size, device=model._module.device, requires_grad=True)
     logits = patch(model, prompts, cities, layer, lambda h_base: h_base + delta)
     rows = torch.arange(len(prompts))
     metric = (logits[rows, source_ids] - logits[rows, base_ids]).sum()

@@ -90,5 +90,5 @@ def position_sweep(model, base_prompts, source_prompts, layers, positions, answe
         for chunk in torch.arange(n * n_pos).split(batch_size):
             i, b = pair[chunk], pos[chunk]
             logits = patch_from_end(model, [base_prompts[k] for k in i], layer, positions[b], h_source[i, a, b])
-            out[i, a, b] = logits.float().log_softmax(-1).gather(1, answer_ids[i]).cpu()
+            out[i, a, b] = logits.float().log_softmax(-1).gather(1, answer_ids[i].to(logits.device)).cpu()
     return out
