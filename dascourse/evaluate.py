@@ -77,13 +77,13 @@ def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "l
     in a (first answer token), a seeded sample of up to n_isolate; h_source comes from the source's
     prompt asking for a, and we count the patched answers that are still the base's a.
     """
+    if not keep or isinstance(keep, str):
+        raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
     missing = [f"{side}_{a}" for a in (attribute, *keep) for side in ("base", "source")
                if f"{side}_{a}" not in pairs.columns]
     if missing:
         raise ValueError(f"pairs lack the columns {missing}: build them with das.make_pairs on tables that "
                          f"have these attributes, e.g. dc.known_facts(model, {[attribute, *keep]}).")
-    if not keep:
-        raise ValueError("keep is empty: name at least one attribute that should stay, e.g. ('continent',).")
     cause = iia(patch_pairs(model, pairs, layer, swap, attribute, template),
                 answer_ids(model, pairs[f"source_{attribute}"]))
     isolate, n = {}, {}

@@ -41,9 +41,11 @@ def test_scores_of_no_patch_and_full_patch(model, pairs):
     assert full["cause"] > 0.5 and full["isolate"]["mean"] < 0.5
 
 
-def test_scores_needs_the_kept_columns(model, pairs):
+def test_scores_bad_input(model, pairs):
     with pytest.raises(ValueError, match="base_language"):
         scores(model, pairs.drop(columns=["base_language"]), 12, full_patch)
+    with pytest.raises(ValueError, match="keep='continent'"):
+        scores(model, pairs, 12, full_patch, keep="continent")
 
 
 def test_subspace_of_basis_vectors_is_a_neuron_patch():
