@@ -73,6 +73,7 @@ def evaluate(args):
     _templates(table, table.columns[1:], meta["templates"])
     model = load_model(meta["model"])
     check_fits(args.rotation, meta, model.name, model.config.hidden_size)
+    rotation.to(model._module.device)
     entities = meta["split"]["held_out" if args.split == "held-out" else "train"]
     rows = table[table["city"].isin(entities)]
     if rows.empty:

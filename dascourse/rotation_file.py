@@ -42,7 +42,8 @@ def save_rotation(path, rotation, **metadata):
 def load_rotation(path, model=None, layer=None):
     """(rotation, metadata) from a file written by save_rotation.
 
-    model: when given, the file must have been trained on a model of the same name and hidden size.
+    model: when given, the file must have been trained on a model of the same name and hidden size;
+           the rotation is then moved to the model's device.
     layer: when given, the file must have been trained at that layer.
     Raises RotationFileError for a missing, corrupt or truncated file, or one that does not fit.
     """
@@ -65,6 +66,8 @@ def load_rotation(path, model=None, layer=None):
     check_fits(path, metadata, model_name, hidden_size, layer)
     rotation = RotatedSubspace(metadata["hidden_size"], metadata["k"])
     rotation.load_state_dict(saved["state"])
+    if model is not None:
+        rotation.to(model._module.device)  # patches where the model runs (a GPU on Colab)
     return rotation, metadata
 
 
