@@ -70,7 +70,9 @@ def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
 
 def answer_ids(model, answers):
     """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
-    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
+    # On the model's device, so that `logits.argmax(-1) == answer_ids(...)` works on a GPU too.
+    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers],
+                        device=model.device)
 
 
 def source_states(model, cities, layer, attribute="country", template=0, batch_size=64):

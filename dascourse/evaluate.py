@@ -65,7 +65,7 @@ def neuron_order(model, pairs, layer):
     h_base, h_source = pair_states(model, pairs, layer)
     grad = logit_diff_grad(model, [make_prompt(c) for c in pairs["base"]], list(pairs["base"]), layer,
                            answer_ids(model, pairs["source_country"]), answer_ids(model, pairs["base_country"]))
-    return rank_neurons(h_base, h_source, grad)
+    return rank_neurons(h_base, h_source, grad).cpu()  # indices, to pick rows of a CPU matrix
 
 
 def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "language"), template=0,
