@@ -15,7 +15,7 @@ top-k principal directions of h_source - h_base. Full patching, h' = h_source, i
 import pandas as pd
 import torch
 
-from .das import answer_ids, iia, patch_pairs, source_states
+from .das import answer_ids, iia, isolate_pairs, patch_pairs, source_states
 from .neurons import logit_diff_grad, rank_neurons
 from .prompts import make_prompt
 from .rotation import RotatedSubspace, check_k
@@ -88,7 +88,7 @@ def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "l
                 answer_ids(model, pairs[f"source_{attribute}"]))
     isolate, n = {}, {}
     for a in keep:
-        differ = pairs[answer_ids(model, pairs[f"base_{a}"]).numpy() != answer_ids(model, pairs[f"source_{a}"]).numpy()]
+        differ = isolate_pairs(model, pairs, a)
         if len(differ) == 0:
             raise ValueError(f"No pair's base and source differ in {a!r}, so Isolate cannot be measured; "
                              f"use more varied cities or drop {a!r} from keep.")
