@@ -70,9 +70,7 @@ def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
 
 def answer_ids(model, answers):
     """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
-    # On the model's device, so that `logits.argmax(-1) == answer_ids(...)` works on a GPU too.
-    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers],
-                        device=model.device)
+    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
 
 
 def source_states(model, cities, layer, attribute="country", template=0, batch_size=64):
@@ -101,7 +99,7 @@ def _base_prefixes(model, bases, attribute, template):
 
 
 def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
-    """Logits [len(pairs), vocab] of the base prompts (asking for `attribute`, in template `template`)
+    """Logits [len(pairs), vocab] (on the CPU) of the base prompts (asking for `attribute`, in template `template`)
     when h at the base city's last token becomes swap(h_base, h_source).
 
     swap: e.g. a RotatedSubspace, or `lambda h_base, h_source: h_source` for full patching.
@@ -127,8 +125,8 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
             batch = pairs.iloc[i : i + batch_size]
             h_source = torch.stack([states[c] for c in batch["source"]])
             rows = [row[c] for c in batch["base"]]
-            out.append(cache.patch(rows, layer, lambda h_base: swap(h_base, h_source)))
-    return torch.cat(out)
+            out.append(cache.patch(rows, layer, lambda h_base: swap(h_base, h_source)).cpu())
+    return torch.cat(out)  # on the CPU, like dc.next_token_logits: ready for answer_ids, numpy and plots
 
 
 def iia(logits, targets):
