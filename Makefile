@@ -19,8 +19,9 @@ book: model
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Site built: open _build/html/index.html"
 
+# notebooks/drafts/: chapters not yet verified by nbval or over the time budget; not tested, not in the book.
 test:
-	$(PYTHON) -m pytest tests notebooks --nbval --ignore=notebooks/learner -p no:cacheprovider -p tests.notebook_report
+	$(PYTHON) -m pytest tests notebooks --nbval --ignore=notebooks/learner --ignore=notebooks/drafts -p no:cacheprovider -p tests.notebook_report
 
 # Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed.
 # Rerun after editing a chapter; tests/test_learner.py fails while they are stale.
