@@ -15,7 +15,7 @@ that move the answer equally well, the smaller wins.
 """
 import torch
 
-from .rotation import RotatedSubspace
+from .rotation import RotatedSubspace, check_states
 
 
 class BoundlessSubspace(RotatedSubspace):
@@ -70,11 +70,7 @@ class BoundlessSubspace(RotatedSubspace):
         return self.penalty_weight * self.boundary
 
     def forward(self, h_base, h_source):
-        if h_base.shape != h_source.shape or h_base.shape[-1] != self.d:
-            raise ValueError(
-                f"h_base {tuple(h_base.shape)} and h_source {tuple(h_source.shape)} must have the same "
-                f"shape, ending in d = {self.d}."
-            )
+        check_states(h_base, h_source, self.d)
         R = self.R
         return h_base + ((h_source - h_base) @ R.T * self.mask()) @ R
 

@@ -68,6 +68,14 @@ def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
     return train.reset_index(drop=True), held[seen].reset_index(drop=True), held[~seen].reset_index(drop=True)
 
 
+def check_pair_columns(pairs, attributes):
+    """pairs (from make_pairs) must have base_<a> and source_<a> for every attribute a."""
+    missing = [f"{side}_{a}" for a in attributes for side in ("base", "source") if f"{side}_{a}" not in pairs.columns]
+    if missing:
+        raise ValueError(f"The pairs table lacks the columns {missing}: build it with das.make_pairs on tables "
+                         f"that have these attributes, e.g. dc.known_facts(model, {list(attributes)}).")
+
+
 def answer_ids(model, answers):
     """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
     return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
@@ -190,11 +198,7 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
         check_attribute(a)
     if attribute in keep or len(set(keep)) < len(keep):
         raise ValueError(f"keep={tuple(keep)} must list other attributes than {attribute!r}, each once.")
-    missing = [f"{side}_{a}" for a in (attribute, *keep) for side in ("base", "source")
-               if f"{side}_{a}" not in train_pairs.columns]
-    if missing:
-        raise ValueError(f"train_pairs lacks the columns {missing}: build the pairs from a table with those "
-                         f"attributes (e.g. dc.known_facts(model, [...]) passed to das.make_pairs).")
+    check_pair_columns(train_pairs, [attribute, *keep])
     if len(train_pairs) == 0:
         raise ValueError("No training pairs given: build them with das.make_pairs(model, train_cities).")
     if batch_size < 1 or steps < 0:

@@ -15,7 +15,7 @@ top-k principal directions of h_source - h_base. Full patching, h' = h_source, i
 import pandas as pd
 import torch
 
-from .das import answer_ids, iia, isolate_pairs, patch_pairs, source_states
+from .das import answer_ids, check_pair_columns, iia, isolate_pairs, patch_pairs, source_states
 from .neurons import logit_diff_grad, rank_neurons
 from .prompts import make_prompt
 from .rotation import RotatedSubspace, check_k
@@ -79,11 +79,7 @@ def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "l
     """
     if not keep or isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
-    missing = [f"{side}_{a}" for a in (attribute, *keep) for side in ("base", "source")
-               if f"{side}_{a}" not in pairs.columns]
-    if missing:
-        raise ValueError(f"pairs lack the columns {missing}: build them with das.make_pairs on tables that "
-                         f"have these attributes, e.g. dc.known_facts(model, {[attribute, *keep]}).")
+    check_pair_columns(pairs, [attribute, *keep])
     cause = iia(patch_pairs(model, pairs, layer, swap, attribute, template),
                 answer_ids(model, pairs[f"source_{attribute}"]))
     isolate, n = {}, {}

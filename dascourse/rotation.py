@@ -18,6 +18,15 @@ from torch import nn
 from torch.nn.utils.parametrizations import orthogonal
 
 
+def check_states(h_base, h_source, d):
+    """h_base and h_source must be [..., d] tensors of the same shape (what every swap module takes)."""
+    if h_base.shape != h_source.shape or h_base.shape[-1] != d:
+        raise ValueError(
+            f"h_base {tuple(h_base.shape)} and h_source {tuple(h_source.shape)} must have the same "
+            f"shape, ending in d = {d}."
+        )
+
+
 def check_k(k, d):
     if not (isinstance(k, int) and 1 <= k <= d):
         raise ValueError(f"k={k!r} is out of range: the subspace needs 1 <= k <= d = {d} dimensions.")
@@ -47,11 +56,7 @@ class RotatedSubspace(nn.Module):
         return self.rotate.weight
 
     def forward(self, h_base, h_source):
-        if h_base.shape != h_source.shape or h_base.shape[-1] != self.d:
-            raise ValueError(
-                f"h_base {tuple(h_base.shape)} and h_source {tuple(h_source.shape)} must have the same "
-                f"shape, ending in d = {self.d}."
-            )
+        check_states(h_base, h_source, self.d)
         R_k = self.R_k
         # R_k stays float32 (it trains) and may sit on the CPU while a model on a GPU runs in bfloat16:
         # compute in R_k's dtype and device, and hand back h' in h_base's.
