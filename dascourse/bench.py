@@ -2,8 +2,9 @@
 
 (a) plain: one nnsight trace per step runs the source prompts and the base prompts through the whole
     model, patches the rotated subspace and backpropagates.
-(b) dascourse: the sources' h_source computed once, and the base prompts' tokens before the patch
-    position run once into a KV cache (`dascourse.fast.PrefixCache`); each step runs only the rest.
+(b) dascourse: the sources' h_source computed once; the base prompts' tokens before the patch
+    position run once into a KV cache, and the tokens from it on run once up to the patched layer
+    (`dascourse.fast.PrefixCache`); each step runs only the layers above, and logits at the last token.
 (c) pyvene's LowRankRotatedSpaceIntervention, when pyvene is installed (an optional extra).
 
 Same model, batch, layer, k and rotation start for all. Prints the median step time of each after
@@ -150,6 +151,7 @@ def main(argv=None):
     start = time.perf_counter()
     h_source = hidden_at_city(model, [make_prompt(c) for c in source_cities], source_cities, args.layer).detach()
     cache = PrefixCache(model, [make_prompt(c) for c in base_cities], base_cities)
+    cache.states_at(args.layer)
     setup_s = time.perf_counter() - start
 
     def fast():

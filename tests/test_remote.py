@@ -62,8 +62,12 @@ def test_train_das_remote_matches_train_das(model, pairs, ndif_server):
     local, local_losses = das.train_das(model, pairs, LAYER, K, progress=False, **kwargs)
     rotation, losses = train_das_remote(model, pairs, LAYER, K, remote="local", **kwargs)
     assert len(losses) == 2 and losses[1] != losses[0]  # it trained
-    assert losses == pytest.approx(local_losses, abs=1e-3)
-    torch.testing.assert_close(rotation.R_k, local.R_k, atol=1e-4, rtol=0)
+    # Not bit for bit: train_das reads h_source from its prompt cache, the remote loop from a full run, and
+    # Adam's first steps (about lr * sign(gradient)) turn rounding in near-zero gradient entries into
+    # steps of size lr. A wrong pair, layer or target would move the losses by far more than 0.1%.
+    assert losses == pytest.approx(local_losses, rel=1e-3)
+    # R_k: entries about 1/sqrt(d) = 0.04; measured 1e-3 apart after two steps, well under one step (lr 3e-3).
+    torch.testing.assert_close(rotation.R_k, local.R_k, atol=3e-3, rtol=0)
 
 
 def test_iia_remote_matches_local_iia(model, pairs, ndif_server):
