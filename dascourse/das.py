@@ -93,9 +93,15 @@ def source_states(model, cities, layer, attribute="country", template=0):
 # The model is frozen, so the prompts of a set of cities, run up to each city's last token (and, per
 # layer, up to that layer), never change: keep the last few for the next call. Chapter 5 scores many
 # swaps and trains many rotations on the same cities, and would otherwise run the same prompts again.
-@functools.lru_cache(maxsize=6)
+@functools.lru_cache(maxsize=8)
 def _prompt_cache(model, cities, attribute, template):
     return PrefixCache(model, [make_prompt(c, attribute, template) for c in cities], list(cities))
+
+
+def _pairs_cache(model, pairs, attribute, template):
+    """One PrefixCache for every city of `pairs`, bases and sources alike, and each city's row in it."""
+    cities = tuple(sorted(set(pairs["base"]) | set(pairs["source"])))
+    return _prompt_cache(model, cities, attribute, template), {c: i for i, c in enumerate(cities)}
 
 
 def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
@@ -104,21 +110,18 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
 
     swap: e.g. a RotatedSubspace, or `lambda h_base, h_source: h_source` for full patching.
     states: h_source per city from `source_states`, to reuse; computed here when not given.
-    The tokens before each base city's last token are run once per distinct base city
-    (`PrefixCache`, same logits as `dc.patch`), since a city is the base of many pairs; the last few
-    such caches are kept for the next call.
+    The prompt of every city in `pairs` runs once (`PrefixCache`, same logits as `dc.patch`), since a city
+    is the base or the source of many pairs; the last few such caches are kept for the next call.
     """
     check_layer(model, layer)
     if len(pairs) == 0:
         raise ValueError("No pairs given: build them with das.make_pairs(model, facts).")
-    states = source_states(model, pairs["source"], layer, attribute, template) if states is None else states
+    cache, row = _pairs_cache(model, pairs, attribute, template)
+    states = dict(zip(row, cache.states_at(layer)[:, 0, :])) if states is None else states
     missing = sorted(set(pairs["source"]) - set(states))
     if missing:
         raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
                          f"them with das.source_states(model, cities, layer, attribute), or leave states=None.")
-    bases = tuple(sorted(set(pairs["base"])))
-    cache = _prompt_cache(model, bases, attribute, template)
-    row = {c: i for i, c in enumerate(bases)}
     out = []
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
@@ -151,11 +154,8 @@ def _loss_term(model, pairs, layer, attribute, answers):
     """What one loss term needs, computed once since the model is frozen: h_source of each row (from the
     source's prompt for `attribute`), a PrefixCache of the base prompts for `attribute` with each row's
     index into it, and the answer ids to score."""
-    states = source_states(model, pairs["source"], layer, attribute)
-    h_sources = torch.stack([states[c] for c in pairs["source"]])
-    bases = tuple(sorted(set(pairs["base"])))
-    cache = _prompt_cache(model, bases, attribute, 0)
-    row = {c: i for i, c in enumerate(bases)}
+    cache, row = _pairs_cache(model, pairs, attribute, 0)
+    h_sources = cache.states_at(layer)[[row[c] for c in pairs["source"]], 0, :]
     return cache, torch.tensor([row[c] for c in pairs["base"]]), h_sources, answer_ids(model, answers)
 
 
