@@ -117,7 +117,7 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     if len(pairs) == 0:
         raise ValueError("No pairs given: build them with das.make_pairs(model, facts).")
     cache, row = _pairs_cache(model, pairs, attribute, template)
-    states = dict(zip(row, cache.states_at(layer)[:, 0, :])) if states is None else states
+    states = source_states(model, row, layer, attribute, template) if states is None else states  # same cache
     missing = sorted(set(pairs["source"]) - set(states))
     if missing:
         raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
@@ -151,9 +151,9 @@ def isolate_pairs(model, pairs, attribute):
 
 
 def _loss_term(model, pairs, layer, attribute, answers):
-    """What one loss term needs, computed once since the model is frozen: h_source of each row (from the
-    source's prompt for `attribute`), a PrefixCache of the base prompts for `attribute` with each row's
-    index into it, and the answer ids to score."""
+    """What one loss term needs, computed once since the model is frozen: a PrefixCache of the prompts
+    for `attribute` of every city in `pairs`, each row's base index into it, h_source of each row (the
+    source's prompt, read from the same cache), and the answer ids to score."""
     cache, row = _pairs_cache(model, pairs, attribute, 0)
     h_sources = cache.states_at(layer)[[row[c] for c in pairs["source"]], 0, :]
     return cache, torch.tensor([row[c] for c in pairs["base"]]), h_sources, answer_ids(model, answers)

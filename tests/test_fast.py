@@ -16,8 +16,11 @@ def setup(model):
     return prompts, cache, h_source
 
 
-@pytest.mark.parametrize("layer", [0, 8, 28])  # the first, a middle and the last with a layer above it
-def test_same_logits_and_gradients_as_the_full_run(model, setup, layer):
+# The first, a middle and the last layer with a layer above it. Gradient tolerance: float32 rounding only
+# (the two runs add up attention in different orders); 1e-4 like the bench, a little more at layer 28,
+# where a smaller gradient crosses fewer layers (1.2e-4 measured).
+@pytest.mark.parametrize("layer, grad_tol", [(0, 1e-4), (8, 1e-4), (28, 3e-4)])
+def test_same_logits_and_gradients_as_the_full_run(model, setup, layer, grad_tol):
     prompts, cache, h_source = setup
     w = torch.nn.Parameter(torch.full((model.config.hidden_size,), 0.7))
     rows = [4, 1, 0]
@@ -31,9 +34,7 @@ def test_same_logits_and_gradients_as_the_full_run(model, setup, layer):
     assert (full.argmax(-1) == fast.argmax(-1)).all()
     (g_full,) = torch.autograd.grad(full.logsumexp(-1).sum(), w)
     (g_fast,) = torch.autograd.grad(fast.logsumexp(-1).sum(), w)
-    # float32 rounding only (the two runs add up attention in different orders): 1e-4 at layer 8 like the
-    # bench, a little more where a smaller gradient crosses fewer layers (1.2e-4 measured at layer 28).
-    assert (g_full - g_fast).norm() / g_full.norm() < 3e-4
+    assert (g_full - g_fast).norm() / g_full.norm() < grad_tol
 
 
 def test_unpatched_answers_are_the_models(model, setup):
