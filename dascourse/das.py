@@ -78,7 +78,8 @@ def check_pair_columns(pairs, attributes):
 
 def answer_ids(model, answers):
     """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
-    return torch.tensor([answer_token(model.tokenizer, a, first_token_only=True) for a in answers])
+    token = {a: answer_token(model.tokenizer, a, first_token_only=True) for a in set(answers)}  # 48k pairs, ~50 answers
+    return torch.tensor([token[a] for a in answers])
 
 
 def source_states(model, cities, layer, attribute="country", template=0):
@@ -182,6 +183,42 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
     every pair and the base prompts' tokens before the patch position (`PrefixCache`, same logits and
     gradients as `dc.patch`) are computed once, before training. steps=0 returns the untrained swap.
     """
+    if swap is None:
+        swap = _fresh_rotation(model, k, seed)
+    elif k is not None:
+        raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
+    name = f"{'MDAS' if keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
+    (swap, losses), = _train(model, train_pairs, layer, [swap], [seed], steps, lr, batch_size, progress, keep,
+                             attribute, name)
+    return swap, losses
+
+
+def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_size=16, progress=True,
+                   keep=(), attribute="country"):
+    """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
+
+    Each run is exactly train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its
+    own start, its own batches and its own loss. They share each step's run through the model (their
+    batches stacked into one), which on a CPU costs about half as much per pair as a batch of 8 alone.
+    The results equal separate train_das runs up to float rounding.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs is empty: pass a list of (k, seed) pairs, e.g. [(4, 0), (4, 1)].")
+    swaps = [_fresh_rotation(model, k, seed) for k, seed in runs]
+    return _train(model, train_pairs, layer, swaps, [seed for _, seed in runs], steps, lr, batch_size, progress,
+                  keep, attribute, f"{'MDAS' if keep else 'DAS'} layer {layer}, {len(runs)} runs")
+
+
+def _fresh_rotation(model, k, seed):
+    with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
+        torch.manual_seed(seed)
+        return RotatedSubspace(model.config.hidden_size, k)
+
+
+def _train(model, train_pairs, layer, swaps, seeds, steps, lr, batch_size, progress, keep, attribute, name):
+    """train_das's loop for several swaps at once (see train_das_many): run i draws its batches from a
+    generator seeded with seeds[i] and has its own loss; one step runs all their batches together."""
     check_layer(model, layer)
     check_attribute(attribute)
     if isinstance(keep, str):
@@ -195,42 +232,45 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
         raise ValueError("No training pairs given: build them with das.make_pairs(model, train_cities).")
     if batch_size < 1 or steps < 0:
         raise ValueError(f"Need batch_size >= 1 and steps >= 0, got batch_size={batch_size}, steps={steps}.")
-    if swap is None:
-        with torch.random.fork_rng():  # a seeded start that leaves the caller's random state alone
-            torch.manual_seed(seed)
-            swap = RotatedSubspace(model.config.hidden_size, k)
-    elif k is not None:
-        raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
-    swap.to(model._module.device)  # trains where the model runs (a GPU on Colab)
+    for swap in swaps:
+        swap.to(model._module.device)  # trains where the model runs (a GPU on Colab)
     if steps == 0:
-        return swap, []
+        return [(swap, []) for swap in swaps]
     terms = [_loss_term(model, train_pairs, layer, attribute, train_pairs[f"source_{attribute}"])]
     for a in keep:
         pairs = isolate_pairs(model, train_pairs, a)
         if len(pairs) == 0:
             raise ValueError(f"No training pair has base and source {a}s that differ; nothing to keep for {a!r}.")
         terms.append(_loss_term(model, pairs, layer, a, pairs[f"base_{a}"]))
-    opt = torch.optim.Adam(swap.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    losses = []
-    name = f"{'MDAS' if keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
+    opt = torch.optim.Adam([p for swap in swaps for p in swap.parameters()], lr=lr)
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    losses = [[] for _ in swaps]
     for step in tqdm(range(steps), desc=name, disable=not progress):
-        if hasattr(swap, "anneal"):
-            swap.anneal(step / steps)
-        term_losses = []
-        with parametrize.cached():  # the orthogonal R is computed once per step, not once per term
+        for swap in swaps:
+            if hasattr(swap, "anneal"):
+                swap.anneal(step / steps)
+        term_losses = [[] for _ in swaps]  # [run][term]
+        with parametrize.cached():  # each orthogonal R is computed once per step, not once per term
             for cache, base_rows, h_sources, targets in terms:
-                idx = torch.randint(len(targets), (batch_size,), generator=generator)
-                h_source = h_sources[idx]
-                logits = cache.patch(base_rows[idx], layer, lambda h_base: swap(h_base, h_source))
-                term_losses.append(F.cross_entropy(logits, targets[idx].to(logits.device)))
-        loss = term_losses[0]
-        if keep:
-            loss = loss + torch.stack(term_losses[1:]).mean()
-        if hasattr(swap, "penalty"):
-            loss = loss + swap.penalty()
+                idx = [torch.randint(len(targets), (batch_size,), generator=g) for g in generators]
+                h_source = [h_sources[i] for i in idx]
+
+                def intervention(h_base):  # rows i*batch_size .. (i+1)*batch_size - 1 belong to run i
+                    return torch.cat([swap(h, s) for swap, h, s in zip(swaps, h_base.split(batch_size), h_source)])
+
+                logits = cache.patch(base_rows[torch.cat(idx)], layer, intervention)
+                for run, (rows, run_logits) in enumerate(zip(idx, logits.split(batch_size))):
+                    term_losses[run].append(F.cross_entropy(run_logits, targets[rows].to(logits.device)))
+        run_losses = []
+        for swap, (cause, *isolate) in zip(swaps, term_losses):
+            loss = cause + torch.stack(isolate).mean() if isolate else cause
+            if hasattr(swap, "penalty"):
+                loss = loss + swap.penalty()
+            run_losses.append(loss)
         opt.zero_grad()
-        loss.backward()  # on its own line: nnsight patches Tensor.backward
+        total = torch.stack(run_losses).sum()  # run i's parameters get the gradient of run i's loss alone
+        total.backward()  # on its own line: nnsight patches Tensor.backward
         opt.step()
-        losses.append(loss.item())
-    return swap, losses
+        for run_list, loss in zip(losses, run_losses):
+            run_list.append(loss.item())
+    return list(zip(swaps, losses))

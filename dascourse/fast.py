@@ -6,7 +6,8 @@ attention is causal, so three things are the same in every step:
 1. the tokens before p: no token before p ever sees the patch, so their keys and values at every layer
    are computed once (a KV cache of the "prefix");
 2. the tokens from p on, below the patch: layers 0..L never see it either, so the output of layer L at
-   p and after (the "suffix": " Paris is in the country of" -> ~6 tokens) is computed once per layer;
+   p and after (the "suffix": " Paris is in the country of" -> ~6 tokens) is computed once (every
+   layer's, in one forward pass, so a sweep over layers reuses it);
 3. every logit but the last position's, which no loss reads.
 
 `PrefixCache` keeps 1 and 2; each step then runs only the suffix through layers L+1.. (attending to the
@@ -48,27 +49,46 @@ class PrefixCache:
         self.last = self.suffix_mask.sum(-1) - 1  # the suffix's last real token: where the answer is read
         self.keys, self.values = self._run_prefixes(prefixes)
         self.suffix_states = {}  # layer -> [prompts, suffix, d]: the output of that layer, before any patch
+        self.checked = set()  # layers whose layer-by-layer run has been compared with the model's forward
 
     def __len__(self):
         return len(self.suffix_ids)
 
     @torch.no_grad()
     def _run_prefixes(self, prefixes):
-        hf, pad, P = self.model._module, self.model.tokenizer.pad_token_id, self.prefix_mask.shape[1]
-        ids = torch.tensor([[pad] * (P - len(x)) + x for x in prefixes])
-        keys, values = [], []
-        for i in range(0, len(ids), self.batch_size):
-            mask = self.prefix_mask[i : i + self.batch_size]
-            out = hf(
-                input_ids=ids[i : i + self.batch_size].to(hf.device),
-                attention_mask=mask.to(hf.device),
-                position_ids=(mask.cumsum(-1) - 1).clamp(min=0).to(hf.device),
-                use_cache=True,
-            )
-            keys.append([layer.keys for layer in out.cache.layers])
-            values.append([layer.values for layer in out.cache.layers])
-        # One tensor per layer: [prompts, kv_heads, P, head_dim].
-        return [torch.cat(k) for k in zip(*keys)], [torch.cat(v) for v in zip(*values)]
+        """Keys and values of every prefix, one tensor per layer: [prompts, kv_heads, P, head_dim], each
+        prefix right-aligned (left padding, zeros, masked out). The few-shot examples that open every
+        prompt are the same tokens, so they run once; the rest of each prefix (the city's tokens before its
+        last) then runs on top of them, in batches of prompts whose rest has the same length (no padding)."""
+        hf, P = self.model._module, self.prefix_mask.shape[1]
+        n_common = _common_length(prefixes)
+        common = None
+        if n_common:
+            out = hf(input_ids=torch.tensor([prefixes[0][:n_common]], device=hf.device), use_cache=True,
+                     logits_to_keep=1)
+            common = [(layer.keys, layer.values) for layer in out.cache.layers]
+        config = self.model.config
+        shape = lambda kv: (len(prefixes), kv.shape[1], P, kv.shape[3])  # noqa: E731
+        keys = values = None
+        rest_len = torch.tensor([len(x) - n_common for x in prefixes])
+        for r in rest_len.unique().tolist():
+            group = torch.nonzero(rest_len == r).flatten()
+            for rows in group.split(self.batch_size):
+                n = len(rows)
+                past = [(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in common] if common else []
+                if r:
+                    ids = torch.tensor([prefixes[i][n_common:] for i in rows], device=hf.device)
+                    cache = DynamicCache(ddp_cache_data=past, config=config) if past else DynamicCache(config=config)
+                    out = hf(input_ids=ids, position_ids=(n_common + torch.arange(r, device=hf.device)).expand(n, r),
+                             cache=cache, use_cache=True, logits_to_keep=1)
+                    past = [(layer.keys, layer.values) for layer in out.cache.layers]
+                if keys is None and past:  # the first group that has keys and values gives their shapes
+                    keys = [torch.zeros(shape(k), dtype=k.dtype, device=k.device) for k, _ in past]
+                    values = [torch.zeros(shape(v), dtype=v.dtype, device=v.device) for _, v in past]
+                for layer, (k, v) in enumerate(past):
+                    keys[layer][rows, :, P - k.shape[2]:] = k
+                    values[layer][rows, :, P - v.shape[2]:] = v
+        return keys, values
 
     def patch(self, rows, layer, intervention):
         """Logits after prompts[rows] when h at (layer, city's last token) becomes intervention(h_base)."""
@@ -104,26 +124,40 @@ class PrefixCache:
 
     @torch.no_grad()
     def states_at(self, layer):
-        """The output of `layer` at every suffix token (computed on first use, by the model's own forward)."""
+        """The output of `layer` at every suffix token, before any patch (every layer's, computed on first
+        use in one run of the model's own forward)."""
         check_layer(self.model, layer)
-        if layer not in self.suffix_states:
-            hf, states, logits = self.model._module, [], []
-            hook = hf.model.layers[layer].register_forward_hook(lambda module, args, out: states.append(out))
-            try:
-                for i in range(0, len(self), self.batch_size):
-                    rows = torch.arange(i, min(i + self.batch_size, len(self)))
-                    mask, positions = self._inputs(rows)
-                    out = hf(input_ids=self.suffix_ids[rows].to(hf.device), attention_mask=mask,
-                             position_ids=positions, cache=self._kv_cache(rows))
-                    logits.append(out.logits[torch.arange(len(rows)), self.last[rows].to(hf.device)])
-            finally:
-                hook.remove()
-            self.suffix_states[layer] = torch.cat(states)
-            self._check_layer_by_layer(layer, logits[0])
+        if not self.suffix_states:
+            self._run_suffixes()
+        if layer not in self.checked:
+            self._check_layer_by_layer(layer)
+            self.checked.add(layer)
         return self.suffix_states[layer]
 
-    def _check_layer_by_layer(self, layer, want):
-        rows = torch.arange(len(want))
+    def _run_suffixes(self):
+        hf = self.model._module
+        blocks = hf.model.layers
+        states = [[] for _ in blocks]
+        hooks = [block.register_forward_hook(lambda module, args, out, i=i: states[i].append(out))
+                 for i, block in enumerate(blocks)]
+        try:
+            for i in range(0, len(self), self.batch_size):
+                rows = torch.arange(i, min(i + self.batch_size, len(self)))
+                mask, positions = self._inputs(rows)
+                inputs = dict(input_ids=self.suffix_ids[rows].to(hf.device), attention_mask=mask,
+                              position_ids=positions, cache=self._kv_cache(rows))
+                if i == 0:  # the model's whole forward, logits included: the reference for _check_layer_by_layer
+                    logits = hf(**inputs).logits
+                    self.reference = rows, logits[torch.arange(len(rows)), self.last[rows].to(hf.device)]
+                else:  # the decoder layers' outputs are all we keep
+                    hf.model(**inputs)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        self.suffix_states = {layer: torch.cat(s) for layer, s in enumerate(states)}
+
+    def _check_layer_by_layer(self, layer):
+        rows, want = self.reference
         got = self._run_above(layer, rows, self.suffix_states[layer][rows])
         diff = (got - want).abs().max().item()
         if diff > 1e-3 * want.abs().max().item():
@@ -131,6 +165,14 @@ class PrefixCache:
                 f"PrefixCache runs the layers of a Llama-style model one by one, and does not reproduce "
                 f"{type(self.model._module).__name__}'s own forward pass (logits differ by {diff:.3g}). "
                 f"Patch with dascourse.patch instead (slower, same result).")
+
+
+def _common_length(sequences):
+    """How many tokens every sequence starts with in common."""
+    n = 0
+    while all(len(s) > n for s in sequences) and len({s[n] for s in sequences}) == 1:
+        n += 1
+    return n
 
 
 def _left_padded_mask(sequences):

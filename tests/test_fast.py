@@ -7,10 +7,12 @@ from dascourse.fast import PrefixCache
 CITIES = ["Paris", "Rio de Janeiro", "São Paulo", "Lyon", "Kuala Lumpur", "Osaka"]
 
 
-@pytest.fixture(scope="module")
-def setup(model):
-    # Mixed templates: suffixes of different lengths must be handled too.
-    prompts = [dc.make_prompt(c, "country", i % 3) for i, c in enumerate(CITIES)]
+@pytest.fixture(scope="module", params=["one template", "mixed templates"])
+def setup(model, request):
+    # One template: the few-shot examples every prompt opens with run once, the cities' first tokens on top.
+    # Mixed templates: no common start, and suffixes of different lengths.
+    prompts = [dc.make_prompt(c, "country", i % 3 if request.param == "mixed templates" else 0)
+               for i, c in enumerate(CITIES)]
     cache = PrefixCache(model, prompts, CITIES, batch_size=4)
     h_source = dc.hidden_at_city(model, [dc.make_prompt("Cairo")] * 3, ["Cairo"] * 3, 8)
     return prompts, cache, h_source
