@@ -197,10 +197,10 @@ def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_si
                    keep=(), attribute="country"):
     """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
 
-    Each run is exactly train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its
-    own start, its own batches and its own loss. They share each step's run through the model (their
-    batches stacked into one), which on a CPU costs about half as much per pair as a batch of 8 alone.
-    The results equal separate train_das runs up to float rounding.
+    Each run is train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its own start,
+    its own batches and its own loss. They share each step's run through the model (their batches stacked
+    into one), which on a CPU costs about half as much per pair as a batch of 8 alone. The results equal
+    separate train_das runs up to float rounding (which Adam can grow to lr-sized differences in R_k).
     """
     runs = list(runs)
     if not runs:
