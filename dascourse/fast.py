@@ -68,7 +68,6 @@ class PrefixCache:
                      logits_to_keep=1)
             common = [(layer.keys, layer.values) for layer in out.cache.layers]
         config = self.model.config
-        shape = lambda kv: (len(prefixes), kv.shape[1], P, kv.shape[3])  # noqa: E731
         keys = values = None
         rest_len = torch.tensor([len(x) - n_common for x in prefixes])
         for r in rest_len.unique().tolist():
@@ -83,8 +82,8 @@ class PrefixCache:
                              cache=cache, use_cache=True, logits_to_keep=1)
                     past = [(layer.keys, layer.values) for layer in out.cache.layers]
                 if keys is None and past:  # the first group that has keys and values gives their shapes
-                    keys = [torch.zeros(shape(k), dtype=k.dtype, device=k.device) for k, _ in past]
-                    values = [torch.zeros(shape(v), dtype=v.dtype, device=v.device) for _, v in past]
+                    keys = [k.new_zeros(len(prefixes), k.shape[1], P, k.shape[3]) for k, _ in past]
+                    values = [v.new_zeros(len(prefixes), v.shape[1], P, v.shape[3]) for _, v in past]
                 for layer, (k, v) in enumerate(past):
                     keys[layer][rows, :, P - k.shape[2]:] = k
                     values[layer][rows, :, P - v.shape[2]:] = v
