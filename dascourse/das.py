@@ -151,13 +151,13 @@ def isolate_pairs(model, pairs, attribute):
     return pairs[pairs[f"base_{attribute}"].map(token) != pairs[f"source_{attribute}"].map(token)]
 
 
-def _loss_term(model, pairs, layer, attribute, answers):
+def _loss_term(model, pairs, attribute, answers):
     """What one loss term needs, computed once since the model is frozen: a PrefixCache of the prompts
-    for `attribute` of every city in `pairs`, each row's base index into it, h_source of each row (the
-    source's prompt, read from the same cache), and the answer ids to score."""
+    for `attribute` of every city in `pairs`, and each row's base and source index into it (h_source is
+    the source's prompt read from the same cache, at each run's layer), and the answer ids to score."""
     cache, row = _pairs_cache(model, pairs, attribute, 0)
-    h_sources = cache.states_at(layer)[[row[c] for c in pairs["source"]], 0, :]
-    return cache, torch.tensor([row[c] for c in pairs["base"]]), h_sources, answer_ids(model, answers)
+    base_rows, source_rows = (torch.tensor([row[c] for c in pairs[side]]) for side in ("base", "source"))
+    return cache, base_rows, source_rows, answer_ids(model, answers)
 
 
 def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True,
@@ -188,26 +188,33 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
     elif k is not None:
         raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
     name = f"{'MDAS' if keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
-    (swap, losses), = _train(model, train_pairs, layer, [swap], [seed], steps, lr, batch_size, progress, keep,
+    (swap, losses), = _train(model, train_pairs, [layer], [swap], [seed], steps, lr, batch_size, progress, keep,
                              attribute, name)
     return swap, losses
 
 
 def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_size=16, progress=True,
                    keep=(), attribute="country"):
-    """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
+    """Train one swap per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
 
     Each run is train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its own start,
-    its own batches and its own loss. They share each step's run through the model (their batches stacked
-    into one), which on a CPU costs about half as much per pair as a batch of 8 alone. The results equal
-    separate train_das runs up to float rounding (which Adam can grow to lr-sized differences in R_k).
+    its own batches and its own loss. k is a subspace size (a fresh RotatedSubspace) or a module to train
+    (train_das's swap=, e.g. a BoundlessSubspace). layer: one layer for every run, or a list with one per
+    run (a layer sweep). The runs share each step's run through the model (their batches stacked into
+    one; a row patched at layer L joins it at block L + 1), which on a CPU costs about half as much per
+    pair as a batch of 8 alone. The results equal separate train_das runs up to float rounding (which
+    Adam can grow to lr-sized differences in R_k).
     """
     runs = list(runs)
     if not runs:
         raise ValueError("runs is empty: pass a list of (k, seed) pairs, e.g. [(4, 0), (4, 1)].")
-    swaps = [_fresh_rotation(model, k, seed) for k, seed in runs]
-    return _train(model, train_pairs, layer, swaps, [seed for _, seed in runs], steps, lr, batch_size, progress,
-                  keep, attribute, f"{'MDAS' if keep else 'DAS'} layer {layer}, {len(runs)} runs")
+    layers = list(layer) if isinstance(layer, (list, tuple)) else [layer] * len(runs)
+    if len(layers) != len(runs):
+        raise ValueError(f"layer lists {len(layers)} layers for {len(runs)} runs: give one layer per run, or one int.")
+    swaps = [k if isinstance(k, torch.nn.Module) else _fresh_rotation(model, k, seed) for k, seed in runs]
+    where = f"layer {layers[0]}" if len(set(layers)) == 1 else f"layers {min(layers)}-{max(layers)}"
+    return _train(model, train_pairs, layers, swaps, [seed for _, seed in runs], steps, lr, batch_size, progress,
+                  keep, attribute, f"{'MDAS' if keep else 'DAS'} {where}, {len(runs)} runs")
 
 
 def _fresh_rotation(model, k, seed):
@@ -216,10 +223,11 @@ def _fresh_rotation(model, k, seed):
         return RotatedSubspace(model.config.hidden_size, k)
 
 
-def _train(model, train_pairs, layer, swaps, seeds, steps, lr, batch_size, progress, keep, attribute, name):
-    """train_das's loop for several swaps at once (see train_das_many): run i draws its batches from a
-    generator seeded with seeds[i] and has its own loss; one step runs all their batches together."""
-    check_layer(model, layer)
+def _train(model, train_pairs, layers, swaps, seeds, steps, lr, batch_size, progress, keep, attribute, name):
+    """train_das's loop for several swaps at once (see train_das_many): run i patches at layers[i], draws its
+    batches from a generator seeded with seeds[i] and has its own loss; one step runs all their batches together."""
+    for layer in layers:
+        check_layer(model, layer)
     check_attribute(attribute)
     if isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attribute names, e.g. keep=({keep!r},).")
@@ -236,12 +244,13 @@ def _train(model, train_pairs, layer, swaps, seeds, steps, lr, batch_size, progr
         swap.to(model._module.device)  # trains where the model runs (a GPU on Colab)
     if steps == 0:
         return [(swap, []) for swap in swaps]
-    terms = [_loss_term(model, train_pairs, layer, attribute, train_pairs[f"source_{attribute}"])]
+    terms = [_loss_term(model, train_pairs, attribute, train_pairs[f"source_{attribute}"])]
     for a in keep:
         pairs = isolate_pairs(model, train_pairs, a)
         if len(pairs) == 0:
             raise ValueError(f"No training pair has base and source {a}s that differ; nothing to keep for {a!r}.")
-        terms.append(_loss_term(model, pairs, layer, a, pairs[f"base_{a}"]))
+        terms.append(_loss_term(model, pairs, a, pairs[f"base_{a}"]))
+    row_layers = torch.tensor(layers).repeat_interleave(batch_size)  # the layer of each row of a stacked batch
     opt = torch.optim.Adam([p for swap in swaps for p in swap.parameters()], lr=lr)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     losses = [[] for _ in swaps]
@@ -251,14 +260,14 @@ def _train(model, train_pairs, layer, swaps, seeds, steps, lr, batch_size, progr
                 swap.anneal(step / steps)
         term_losses = [[] for _ in swaps]  # [run][term]
         with parametrize.cached():  # each orthogonal R is computed once per step, not once per term
-            for cache, base_rows, h_sources, targets in terms:
+            for cache, base_rows, source_rows, targets in terms:
                 idx = [torch.randint(len(targets), (batch_size,), generator=g) for g in generators]
-                h_source = [h_sources[i] for i in idx]
+                h_source = [cache.states_at(L)[source_rows[i], 0, :] for L, i in zip(layers, idx)]
 
                 def intervention(h_base):  # rows i*batch_size .. (i+1)*batch_size - 1 belong to run i
                     return torch.cat([swap(h, s) for swap, h, s in zip(swaps, h_base.split(batch_size), h_source)])
 
-                logits = cache.patch(base_rows[torch.cat(idx)], layer, intervention)
+                logits = cache.patch(base_rows[torch.cat(idx)], row_layers, intervention)
                 for run, (rows, run_logits) in enumerate(zip(idx, logits.split(batch_size))):
                     term_losses[run].append(F.cross_entropy(run_logits, targets[rows].to(logits.device)))
         run_losses = []

@@ -90,12 +90,20 @@ class PrefixCache:
         return keys, values
 
     def patch(self, rows, layer, intervention):
-        """Logits after prompts[rows] when h at (layer, city's last token) becomes intervention(h_base)."""
+        """Logits after prompts[rows] when h at (layer, city's last token) becomes intervention(h_base).
+
+        layer: one layer for every row, or one per row (runs at several layers, stacked into one batch)."""
         rows = torch.as_tensor(rows)
-        h = self.states_at(layer)[rows]  # [rows, suffix, d]; column 0 is the city's last token
-        h_base = h[:, 0, :]
-        h = torch.cat([fit_patch(intervention(h_base), h_base)[:, None, :], h[:, 1:, :]], dim=1)
-        return self._run_above(layer, rows, h)
+        layers = torch.as_tensor(layer).expand(len(rows))
+        order = torch.argsort(layers, stable=True)  # rows patched at a lower layer join the run earlier
+        undo = torch.argsort(order)
+        rows, layers = rows[order], layers[order]
+        # [rows, suffix, d]; column 0 is the city's last token (unique() is sorted, like the rows)
+        h = torch.cat([self.states_at(L)[rows[layers == L]] for L in layers.unique().tolist()])
+        h_base = h[undo, 0, :]  # in the caller's order, which the intervention expects
+        h_new = fit_patch(intervention(h_base), h_base)[order]
+        h = torch.cat([h_new[:, None, :], h[:, 1:, :]], dim=1)
+        return self._run_above(layers, rows, h)[undo]
 
     def _inputs(self, rows):
         """Attention mask over prefix + suffix, and the suffix's position ids, for prompts[rows]."""
@@ -104,21 +112,34 @@ class PrefixCache:
         positions = self.prefix_len[rows, None] + torch.arange(self.suffix_ids.shape[1])
         return mask.to(device), positions.to(device)
 
-    def _kv_cache(self, rows):
-        return DynamicCache(ddp_cache_data=[(k[rows], v[rows]) for k, v in zip(self.keys, self.values)],
-                            config=self.model.config)
+    def _kv_cache(self, rows, joined=None):
+        """The cached prefix keys and values of prompts[rows]; with joined, block j gets those of rows[:joined[j]]
+        (one row at least: blocks that no row runs are never called, and an empty batch would read as an empty
+        prefix where the attention mask asks the cache for its length)."""
+        joined = joined or [len(rows)] * len(self.keys)
+        return DynamicCache(ddp_cache_data=[(k[rows[: max(n, 1)]], v[rows[: max(n, 1)]])
+                                            for k, v, n in zip(self.keys, self.values, joined)], config=self.model.config)
 
-    def _run_above(self, layer, rows, h):
-        """Run the suffix states h (the output of `layer`) through the layers above it; logits at the last token."""
-        body, cache = self.model._module.model, self._kv_cache(rows)
+    def _run_above(self, layers, rows, h):
+        """Run the suffix states h (row i: the output of layer layers[i]) through the layers above it; logits at
+        the last token. Rows come sorted by layer, so the rows that run in block j are the first n_j, those
+        patched below j: a row patched at layer L joins the batch at block L + 1."""
+        body = self.model._module.model
+        joined = torch.searchsorted(layers, torch.arange(len(body.layers))).tolist()  # n_j
+        cache = self._kv_cache(rows, joined)
         mask, positions = self._inputs(rows)
         causal = create_causal_mask(config=self.model.config, inputs_embeds=h, attention_mask=mask, cache=cache,
                                     position_ids=positions)
-        rope = body.rotary_emb(h, position_ids=positions)
-        for block in body.layers[layer + 1 :]:
-            h = block(h, attention_mask=causal, position_embeddings=rope, position_ids=positions, cache=cache,
-                      use_cache=True)
-        h_last = h[torch.arange(len(rows)), self.last[rows].to(h.device)]
+        cos, sin = body.rotary_emb(h, position_ids=positions)
+        x = h[:0]
+        for j in range(int(layers[0]) + 1, len(body.layers)):
+            n = joined[j]
+            if n > len(x):
+                x = torch.cat([x, h[len(x) : n]])  # the rows patched at layer j - 1 join
+            x = body.layers[j](x, attention_mask=None if causal is None else causal[:n], position_ids=positions[:n],
+                               position_embeddings=(cos[:n], sin[:n]), cache=cache, use_cache=True)
+        x = torch.cat([x, h[len(x) :]])  # rows patched at the last layer have no block left to run
+        h_last = x[torch.arange(len(rows)), self.last[rows].to(x.device)]
         return self.model._module.lm_head(body.norm(h_last))
 
     @torch.no_grad()
@@ -147,7 +168,8 @@ class PrefixCache:
                               position_ids=positions, cache=self._kv_cache(rows))
                 if i == 0:  # the model's whole forward, logits included: the reference for _check_layer_by_layer
                     logits = hf(**inputs).logits
-                    self.reference = rows, logits[torch.arange(len(rows)), self.last[rows].to(hf.device)]
+                    few = rows[:8]  # the check runs once per layer used; a model it does not reproduce differs anywhere
+                    self.reference = few, logits[torch.arange(len(few)), self.last[few].to(hf.device)]
                 else:  # the decoder layers' outputs are all we keep
                     hf.model(**inputs)
         finally:
@@ -157,7 +179,7 @@ class PrefixCache:
 
     def _check_layer_by_layer(self, layer):
         rows, want = self.reference
-        got = self._run_above(layer, rows, self.suffix_states[layer][rows])
+        got = self._run_above(torch.full((len(rows),), layer), rows, self.suffix_states[layer][rows])
         diff = (got - want).abs().max().item()
         if diff > 1e-3 * want.abs().max().item():
             raise NotImplementedError(

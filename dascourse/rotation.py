@@ -43,12 +43,13 @@ class RotatedSubspace(nn.Module):
     parametrization. h_base and h_source are [..., d] tensors of the same shape.
     """
 
-    def __init__(self, d, k):
+    def __init__(self, d, k, orthogonal_map=None):
         super().__init__()
         check_k(k, d)
         self.d, self.k = d, k
-        # nn.Linear(d, k) holds a [k, d] weight; the parametrization keeps its rows orthonormal.
-        self.rotate = orthogonal(nn.Linear(d, k, bias=False))
+        # nn.Linear(d, k) holds a [k, d] weight; the parametrization keeps its rows orthonormal (torch's
+        # default map: Householder reflections for k < d, the matrix exponential for k = d).
+        self.rotate = orthogonal(nn.Linear(d, k, bias=False), orthogonal_map=orthogonal_map)
 
     @property
     def R_k(self):

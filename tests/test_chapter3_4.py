@@ -104,18 +104,22 @@ def test_train_das_decreases_loss(model, cities):
     assert torch.equal(again.R_k, fresh.R_k)  # same seed, same fresh start
 
 
-def test_train_das_many_equals_separate_runs(model, cities):
-    # Stacking the runs' batches into one forward pass must not change what each run learns.
+@pytest.mark.parametrize("layers", [LAYER, [LAYER, 2, 20]], ids=["one layer", "a layer per run"])
+def test_train_das_many_equals_separate_runs(model, cities, layers):
+    # Stacking the runs' batches into one forward pass must not change what each run learns, whether the
+    # runs patch one layer or each its own (rows patched at a lower layer join the batch earlier).
     pairs = das.make_pairs(model, cities.head(12))
     runs = [(4, 0), (8, 1), (4, 2)]
-    together = das.train_das_many(model, pairs, LAYER, runs, steps=4, lr=1e-2, batch_size=4, progress=False)
-    for (k, seed), (swap, losses) in zip(runs, together):
-        alone, alone_losses = das.train_das(model, pairs, LAYER, k, 4, 1e-2, 4, seed, progress=False)
+    together = das.train_das_many(model, pairs, layers, runs, steps=4, lr=1e-2, batch_size=4, progress=False)
+    for layer, (k, seed), (swap, losses) in zip(layers if isinstance(layers, list) else [layers] * 3, runs, together):
+        alone, alone_losses = das.train_das(model, pairs, layer, k, 4, 1e-2, 4, seed, progress=False)
         assert swap.k == k
         assert losses == pytest.approx(alone_losses, rel=1e-4)
         torch.testing.assert_close(swap.R_k, alone.R_k, atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="runs is empty"):
         das.train_das_many(model, pairs, LAYER, [], steps=1)
+    with pytest.raises(ValueError, match="one layer per run"):
+        das.train_das_many(model, pairs, [LAYER, 2], runs, steps=1)
 
 
 def test_train_das_errors(model, cities):

@@ -39,6 +39,24 @@ def test_same_logits_and_gradients_as_the_full_run(model, setup, layer, grad_tol
     assert (g_full - g_fast).norm() / g_full.norm() < grad_tol
 
 
+def test_rows_at_different_layers_equal_one_layer_at_a_time(setup):
+    # A layer sweep stacks its runs: each row is patched at its own layer and joins the batch above it,
+    # in any order (the last layer, 29, has no block above it).
+    _, cache, h_source = setup
+    w = torch.nn.Parameter(torch.full((h_source.shape[-1],), 0.7))
+    rows, layers = [4, 1, 0, 1, 2], [8, 0, 29, 8, 0]
+
+    def swap(h_base):
+        return h_base + w * (h_source[:1] - h_base)
+
+    stacked = cache.patch(rows, layers, swap)
+    alone = torch.cat([cache.patch([r], L, swap) for r, L in zip(rows, layers)])
+    assert (stacked - alone).abs().max() < 1e-4
+    (g_stacked,) = torch.autograd.grad(stacked.logsumexp(-1).sum(), w)
+    (g_alone,) = torch.autograd.grad(alone.logsumexp(-1).sum(), w)
+    assert (g_stacked - g_alone).norm() / g_alone.norm() < 1e-4
+
+
 def test_unpatched_answers_are_the_models(model, setup):
     prompts, cache, _ = setup
     logits = cache.patch(range(len(CITIES)), 8, lambda h_base: h_base)
