@@ -94,6 +94,8 @@ class PrefixCache:
 
         layer: one layer for every row, or one per row (runs at several layers, stacked into one batch)."""
         rows = torch.as_tensor(rows)
+        if not isinstance(layer, (list, tuple, torch.Tensor)):
+            check_layer(self.model, layer)  # a clear error for a bad layer (e.g. "8") before it becomes a tensor
         layers = torch.as_tensor(layer).expand(len(rows))
         order = torch.argsort(layers, stable=True)  # rows patched at a lower layer join the run earlier
         undo = torch.argsort(order)
