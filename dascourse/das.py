@@ -195,12 +195,11 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
 
 def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_size=16, progress=True,
                    keep=(), attribute="country"):
-    """Train one swap per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
+    """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
 
     Each run is train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its own start,
-    its own batches and its own loss. k is a subspace size (a fresh RotatedSubspace) or a module to train
-    (train_das's swap=, e.g. a BoundlessSubspace). layer: one layer for every run, or a list with one per
-    run (a layer sweep). The runs share each step's run through the model (their batches stacked into
+    its own batches and its own loss. layer: one layer for every run, or a list with one per run (a layer
+    sweep). The runs share each step's run through the model (their batches stacked into
     one; a row patched at layer L joins it at block L + 1), which on a CPU costs about half as much per
     pair as a batch of 8 alone. The results equal separate train_das runs up to float rounding (which
     Adam can grow to lr-sized differences in R_k).
@@ -211,7 +210,7 @@ def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_si
     layers = list(layer) if isinstance(layer, (list, tuple)) else [layer] * len(runs)
     if len(layers) != len(runs):
         raise ValueError(f"layer lists {len(layers)} layers for {len(runs)} runs: give one layer per run, or one int.")
-    swaps = [k if isinstance(k, torch.nn.Module) else _fresh_rotation(model, k, seed) for k, seed in runs]
+    swaps = [_fresh_rotation(model, k, seed) for k, seed in runs]
     where = f"layer {layers[0]}" if len(set(layers)) == 1 else f"layers {min(layers)}-{max(layers)}"
     return _train(model, train_pairs, layers, swaps, [seed for _, seed in runs], steps, lr, batch_size, progress,
                   keep, attribute, f"{'MDAS' if keep else 'DAS'} {where}, {len(runs)} runs")
