@@ -40,7 +40,8 @@ class RotatedSubspace(nn.Module):
     which equals R^T [ (R h_source)_{:k} ; (R h_base)_{k:} ] for any orthogonal R whose first k
     rows are R_k. R_k (shape [k, d]) starts as random orthonormal rows (seed torch first for a
     reproducible start) and stays orthonormal while it trains, through torch's orthogonal
-    parametrization. h_base and h_source are [..., d] tensors of the same shape.
+    parametrization (orthogonal_map: which of its maps; None takes torch's default). h_base and h_source
+    are [..., d] tensors of the same shape.
     """
 
     def __init__(self, d, k, orthogonal_map=None):
