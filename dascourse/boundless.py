@@ -1,4 +1,4 @@
-"""Boundless DAS (chapter 6): let training choose the subspace's size k as well as its direction.
+"""Boundless DAS (chapter 7): let training choose the subspace's size k as well as its direction.
 
 DAS swaps the first k coordinates of R h for a k we fix. Boundless DAS (Wu et al. 2023; pyvene's
 BoundlessRotatedSpaceIntervention) rotates with a full orthogonal R (d x d) and swaps rotated

@@ -26,7 +26,7 @@ from .prompts import register_template
 from .rotation import check_k
 from .rotation_file import check_fits, load_rotation, save_rotation
 
-TEST_FRAC = 0.2  # the share of entities held out, as in chapter 4
+TEST_FRAC = 0.2  # the share of entities held out, as in chapter 5
 
 
 def train(args):
@@ -134,7 +134,7 @@ def parser():
     t.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")
     t.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
     t.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 0.003)")
-    t.add_argument("--batch-size", type=int, default=32, help="pairs per step (default 32, as in chapter 4)")
+    t.add_argument("--batch-size", type=int, default=32, help="pairs per step (default 32, as in chapter 5)")
     t.add_argument("--seed", type=int, default=0, help="seeds the split, the start of R_k and the batches")
     t.add_argument("--keep", default="", metavar="A,B",
                    help="columns to keep unchanged while training (multi-task DAS), e.g. continent,language")

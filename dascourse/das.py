@@ -1,4 +1,4 @@
-"""Distributed Alignment Search (chapter 4): train a rotated subspace so that swapping it moves a
+"""Distributed Alignment Search (chapter 5): train a rotated subspace so that swapping it moves a
 city's country from a source prompt into a base prompt, and measure how often it does.
 
 Counterfactual pair: (base city, source city) with different countries. The base prompt asks for the
@@ -92,7 +92,7 @@ def source_states(model, cities, layer, attribute="country", template=0):
 
 
 # The model is frozen, so the prompts of a set of cities, run up to each city's last token (and, per
-# layer, up to that layer), never change: keep the last few for the next call. Chapter 5 scores many
+# layer, up to that layer), never change: keep the last few for the next call. Chapter 6 scores many
 # swaps and trains many rotations on the same cities, and would otherwise run the same prompts again.
 @functools.lru_cache(maxsize=8)
 def _prompt_cache(model, cities, attribute, template):

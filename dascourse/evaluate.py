@@ -1,4 +1,4 @@
-"""Evaluating DAS honestly (chapter 5): RAVEL's scores, and baselines that patch the way DAS does.
+"""Evaluating DAS honestly (chapter 6): RAVEL's scores, and baselines that patch the way DAS does.
 
 For counterfactual pairs (base city, source city) and a swap h' = swap(h_base, h_source) at `layer`:
 

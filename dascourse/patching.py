@@ -2,7 +2,7 @@
 
 "The residual stream at layer L" is the output of decoder layer L (0-based), i.e. the hidden state
 after L+1 blocks. Chapter 1 replaces it with the source's (h' = h_source), chapter 2 swaps some neurons,
-chapters 3-4 swap a rotated subspace; all are an `intervention(h_base) -> h'` passed to `patch`.
+chapters 3-5 swap a rotated subspace; all are an `intervention(h_base) -> h'` passed to `patch`.
 Works for Llama-style models (`model.model.layers`), which covers SmolLM2 and Llama-3.2.
 """
 from numbers import Integral

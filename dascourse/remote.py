@@ -1,4 +1,4 @@
-"""Scaling up (chapter 7): the same DAS where the model lives -- a GPU, or NDIF for models too big for one.
+"""Scaling up (chapter 8): the same DAS where the model lives -- a GPU, or NDIF for models too big for one.
 
 With NDIF (the National Deep Inference Fabric) the weights never reach your machine:
 `with model.session(remote=True):` ships the body of the block to the server, which runs it on its

@@ -43,7 +43,7 @@ def test_train_then_evaluate_on_the_city_table(model, tmp_path):
     assert summary["skipped_unknown"] == {"country": len(table) - len(facts)}
     assert "DAS layer 12, k=8" in stderr  # the progress bar goes to stderr, the JSON alone to stdout
 
-    # The command line trains exactly what the library does (chapter 4's knobs: lr 3e-3, 32 pairs per step):
+    # The command line trains exactly what the library does (chapter 5's knobs: lr 3e-3, 32 pairs per step):
     # the same R_k, bit for bit.
     rotation, metadata = load_rotation(out, model=model, layer=12)
     train, test, unseen = das.split_by_city(facts, 0.2, seed=0)

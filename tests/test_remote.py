@@ -1,4 +1,4 @@
-"""The scaling-up helpers (chapter 7), tested offline through nnsight's local remote path.
+"""The scaling-up helpers (chapter 8), tested offline through nnsight's local remote path.
 
 remote="local" serializes each session exactly as a request to NDIF and runs the deserialized copy
 here. It hides modules that are not installed, but dascourse is installed here (editable) and would
@@ -109,9 +109,9 @@ def test_load_remote_model_offline_says_what_to_do(monkeypatch):
 
 
 def test_chapter7_is_marked_not_run_and_its_code_parses():
-    """Chapter 7 is not executed by CI: every code cell after the setup cell carries the tags that make
+    """Chapter 8 is not executed by CI: every code cell after the setup cell carries the tags that make
     nbval and nbclient skip it, no cell holds outputs, and its code is at least valid Python."""
-    cells = nbformat.read(Path(__file__).parents[1] / "notebooks" / "07_scaling_up.ipynb", as_version=4).cells
+    cells = nbformat.read(Path(__file__).parents[1] / "notebooks" / "08_scaling_up.ipynb", as_version=4).cells
     code = [c for c in cells if c.cell_type == "code"]
     assert "not executed" in cells[0].source
     for cell in code[1:]:

@@ -51,7 +51,7 @@ def unavailable(message):
 
 
 def toc_pages():
-    """The root page and every `file:` in _toc.yml, in reading order (e.g. "notebooks/04_training_das")."""
+    """The root page and every `file:` in _toc.yml, in reading order (e.g. "notebooks/05_training_das")."""
     def files(node):
         if isinstance(node, dict):
             yield from [node["file"]] if "file" in node else []

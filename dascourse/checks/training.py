@@ -1,4 +1,4 @@
-"""Checks for chapter 4's exercises (training DAS). They need no model."""
+"""Checks for chapter 5's exercises (training DAS). They need no model."""
 import pandas as pd
 import torch
 

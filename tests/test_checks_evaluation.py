@@ -4,7 +4,7 @@ import torch
 import dascourse as dc
 from dascourse import das
 from dascourse.checks import CheckFailed
-from dascourse.checks.chapter5 import check_isolate, check_pca_directions
+from dascourse.checks.evaluation import check_isolate, check_pca_directions
 from dascourse.evaluate import full_patch, pca_directions, scores, subspace
 from dascourse.rotation import RotatedSubspace
 

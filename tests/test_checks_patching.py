@@ -8,8 +8,8 @@ import torch
 
 import dascourse as dc
 from dascourse.checks import CheckFailed
-from dascourse.checks.chapter1 import check_logit_diff_share, check_patch_outcome
-from dascourse.checks.chapter2 import check_neuron_patch, check_rank_neurons
+from dascourse.checks.residual import check_logit_diff_share, check_patch_outcome
+from dascourse.checks.neurons import check_neuron_patch, check_rank_neurons
 from dascourse.plots import layer_position_heatmap
 from dascourse.sweep import check_positions, hidden_from_end, patch_from_end, position_sweep
 

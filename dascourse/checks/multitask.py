@@ -1,4 +1,4 @@
-"""Checks for chapter 6's exercises (multi-task DAS and Boundless DAS). They need no model."""
+"""Checks for chapter 7's exercises (multi-task DAS and Boundless DAS). They need no model."""
 import torch
 import torch.nn.functional as F
 

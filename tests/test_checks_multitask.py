@@ -1,4 +1,4 @@
-"""Tests for chapter 6: multi-task DAS (train_das with keep=...) and Boundless DAS (the default model, from conftest)."""
+"""Tests for chapter 7: multi-task DAS (train_das with keep=...) and Boundless DAS (the default model, from conftest)."""
 import pandas as pd
 import pytest
 import torch
@@ -8,7 +8,7 @@ import dascourse as dc
 from dascourse import das
 from dascourse.boundless import BoundlessSubspace
 from dascourse.checks import CheckFailed
-from dascourse.checks.chapter6 import check_boundary_mask, check_mdas_loss
+from dascourse.checks.multitask import check_boundary_mask, check_mdas_loss
 
 LAYER = 8
 CITIES = ["Paris", "Rio de Janeiro", "Tokyo", "Madrid", "Cairo", "Toronto"]

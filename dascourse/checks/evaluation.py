@@ -1,4 +1,4 @@
-"""Checks for chapter 5's exercises (evaluating DAS). They need no model."""
+"""Checks for chapter 6's exercises (evaluating DAS). They need no model."""
 import torch
 
 from . import expect, passed

@@ -1,4 +1,4 @@
-"""Tests for chapters 3-4: rotated-subspace patching and DAS training (the default model, from conftest)."""
+"""Tests for chapters 3-5: rotated-subspace patching and DAS training (the default model, from conftest)."""
 import pandas as pd
 import pytest
 import torch
@@ -6,8 +6,8 @@ import torch
 import dascourse as dc
 from dascourse import das
 from dascourse.checks import CheckFailed
-from dascourse.checks.chapter3 import check_low_rank_swap, check_rotate_swap_rotate_back
-from dascourse.checks.chapter4 import check_iia, check_split_by_city
+from dascourse.checks.rotation import check_low_rank_swap, check_rotate_swap_rotate_back
+from dascourse.checks.training import check_iia, check_split_by_city
 from dascourse.rotation import RotatedSubspace
 
 LAYER = 8
