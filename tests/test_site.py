@@ -12,8 +12,15 @@ source, so a new chapter is checked as soon as it is in _toc.yml:
     notebook holds a PNG output (markdown pages and chapter 0's non-plot cells need none);
   - solutions: each code cell tagged hide-input is a collapsed dropdown (closed <details>, code not
     displayed) and opening it shows the solution's code, where the source has such cells (chapter 0
-    has no exercise).
-A screenshot of each page (and of its first opened solution) is saved in _build/screenshots/.
+    has no exercise);
+  - figures: every concept figure the source links in its markdown (![alt text](.../book/figures/NAME.svg),
+    drawn by tools/figures.py) is on the page with that alt text and has loaded, and it is drawn on an
+    opaque white card (the pixel read back inside its margin is white), so it stays readable when the
+    page is switched to the dark theme;
+  - references: the References page (book/references.md) lists every entry of references.bib, by title
+    and link to its arXiv page.
+A screenshot of each page (and of its first opened solution, and of its first figure in the light and in
+the dark theme) is saved in _build/screenshots/.
 
 Without a built site, Chromium or selenium the tests skip and say how to get them; .ci/run sets
 DASCOURSE_REQUIRE_BROWSER=1, which turns those skips into failures.
@@ -79,6 +86,32 @@ def expectations(page):
     title = re.search(r"^# (.+)$", text, re.MULTILINE)
     assert title, f"{page}: its source has no '# Title' heading"
     return title[1].strip(), has_plot, solutions
+
+
+FIGURE_LINK = re.compile(r"!\[([^\]]+)\]\([^)]*book/figures/([\w-]+\.svg)\)")
+
+
+def figures(page):
+    """(file name, alt text) of each concept figure that the source of `page` links in its markdown."""
+    notebook = ROOT / f"{page}.ipynb"
+    if notebook.exists():
+        text = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown")
+    else:
+        text = (ROOT / f"{page}.md").read_text()
+    return [(name, alt) for alt, name in FIGURE_LINK.findall(text)]
+
+
+def bibliography():
+    """(key, title, arXiv id or "") of each entry of references.bib."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(ROOT / "references.bib").entries
+    return [(key, entry.fields["title"], entry.fields.get("eprint", "")) for key, entry in entries.items()]
+
+
+def _words(text):
+    """Lower-case letters and digits only: titles compare equal whatever case, braces and dashes the style used."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 class _Links(HTMLParser):
@@ -161,6 +194,17 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+# The colour of the figure's own pixel 2% in from its left edge, half-way down: inside the white card that
+# tools/figures.py draws, so it must be opaque white whatever the page's theme.
+_CARD_PIXEL = """
+const image = arguments[0], canvas = document.createElement("canvas");
+canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+const context = canvas.getContext("2d");
+context.drawImage(image, 0, 0);
+return Array.from(context.getImageData(Math.round(0.02 * canvas.width), Math.round(canvas.height / 2), 1, 1).data);
+"""
+
+
 def _loaded(driver, image):
     driver.execute_script("arguments[0].scrollIntoView();", image)
     return driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0;", image)
@@ -189,6 +233,30 @@ def test_page_renders(page, site, site_url, browser):
     if has_plot:
         images = browser.find_elements(By.CSS_SELECTOR, "article .cell_output img")
         assert any(_loaded(browser, img) for img in images), f"{page}: no plot image loaded ({len(images)} in outputs)"
+
+    for number, (name, alt) in enumerate(figures(source)):
+        shown = [img for img in browser.find_elements(By.CSS_SELECTOR, "article img")
+                 if img.get_attribute("alt") == alt]
+        assert shown, f"{page}: figure {name} (alt {alt[:40]!r}...) is not on the page"
+        image = shown[0]
+        assert image.get_attribute("src").endswith(".svg"), f"{page}: figure {name} shows {image.get_attribute('src')}"
+        assert _loaded(browser, image), f"{page}: figure {name} did not load"
+        red, green, blue, alpha = browser.execute_script(_CARD_PIXEL, image)
+        assert alpha == 255 and min(red, green, blue) >= 240, (
+            f"{page}: figure {name} is not on an opaque white card (pixel {red, green, blue, alpha}); a transparent "
+            f"figure is unreadable in the dark theme: draw it with tools/figures.py's card()")
+        if number == 0:
+            browser.save_screenshot(f"{shot}__figure.png")
+            browser.execute_script("document.documentElement.dataset.theme = 'dark';")
+            browser.save_screenshot(f"{shot}__figure_dark.png")
+            browser.execute_script("document.documentElement.dataset.theme = 'light';")
+
+    if source == "book/references":
+        listed = browser.find_element(By.CSS_SELECTOR, "article").text
+        links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a")}
+        for key, title, arxiv in bibliography():
+            assert _words(title.replace("{", "").replace("}", "")) in _words(listed), f"References: {key} ({title}) is not listed"
+            assert not arxiv or any(link and link.endswith(arxiv) for link in links), f"References: {key} has no link to arXiv {arxiv}"
 
     dropdowns = browser.find_elements(By.CSS_SELECTOR, "article .tag_hide-input details")
     assert len(dropdowns) == len(solutions), f"{page}: {len(dropdowns)} solution dropdowns, want {len(solutions)}"
