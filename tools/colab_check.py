@@ -30,11 +30,13 @@ PROBE = ("import sys, importlib.metadata as m, dascourse; print('python', sys.ve
 
 
 def colab_stub(folder):
-    """A folder for PYTHONPATH holding an empty `google.colab`, the module the setup cells look for.
+    """A folder for PYTHONPATH holding an empty `google.colab`, imported at every interpreter's start
+    (sitecustomize) as in a Colab kernel: the setup cells look for it in sys.modules.
     `google` stays a namespace package (no __init__.py), so an installed google.protobuf still imports."""
     package = folder / "google" / "colab"
     package.mkdir(parents=True, exist_ok=True)
     (package / "__init__.py").write_text('"""Stand-in for Colab\'s module (make colab-check)."""\n')
+    (folder / "sitecustomize.py").write_text("import google.colab  # as Colab's runtime has (make colab-check)\n")
     return folder
 
 
