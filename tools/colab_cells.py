@@ -7,8 +7,9 @@ that key). From it, `write_colab_cells` writes into every chapter
     version on `branch`: https://colab.research.google.com/github/<owner>/<name>/blob/<branch>/notebooks/learner/<file>;
   - cell 1, the setup cell: `SETUP_CELL` with the install line "dascourse[pinned] @ git+<url>@<release>",
     tagged `hide-input` (collapsed on the site; Colab ignores tags).
-Only those two cells' sources (and cell 1's tags) change, never an output: a chapter whose setup cell
-changed must be re-executed (nbval compares the version line it prints). tools/learner.py then copies
+Only those two cells' sources (and cell 1's tags) change, never an output. Outside Colab the setup cell
+prints only "dascourse <version>", so a new url, branch or release leaves the chapters' outputs valid; a new
+package version needs the chapters re-executed (nbval compares that line). tools/learner.py then copies
 both cells into the learner notebooks.
 """
 import os

@@ -172,7 +172,7 @@ def main(argv):
         return 1 if stale else 0
     course = Course.from_config(Path(folder).resolve().parent)
     for path in write_colab_cells(chapters(folder), course):
-        print(f"wrote the Colab cells of {path} (re-execute it: its setup cell's output may change)")
+        print(f"wrote the Colab cells of {path} (outputs untouched; re-execute it if the version it prints changed)")
     for path in write_learner_notebooks(folder):
         print(f"wrote {path}")
     return 0
