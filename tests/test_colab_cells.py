@@ -1,7 +1,10 @@
 """One setting for where the course lives (_config.yml `repository:`): every badge, setup cell and link to
 the course's repository agrees with it, and `make learner` moves them all when it changes."""
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -102,3 +105,16 @@ def test_a_setting_without_a_release_names_the_fix(fork):
     (fork / "_config.yml").write_text("repository:\n  url: https://github.com/a/b\n  branch: main\n")
     with pytest.raises(ValueError, match="needs release"):
         Course.from_config(fork)
+
+
+def test_colab_check_stub_is_imported_at_start_and_the_setup_cell_installs_the_wheel(tmp_path):
+    from tools import colab_check
+
+    env = {**os.environ, "PYTHONPATH": str(colab_check.colab_stub(tmp_path / "stub"))}
+    probe = "import sys; print('google.colab' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout == "True\n"
+    wheel = tmp_path / "dascourse-0.2.0-py3-none-any.whl"
+    local = colab_check.local_install(COURSE, wheel)(COURSE.setup_cell())
+    assert f'"dascourse[pinned] @ {wheel.as_uri()}"' in local and COURSE.url not in local
+    with pytest.raises(SystemExit, match="make learner"):
+        colab_check.local_install(COURSE, wheel)("print('an old setup cell')")
