@@ -51,10 +51,11 @@ test:
 	$(PYTHON) -m pytest tests -p no:cacheprovider
 	$(MAKE) nbval
 
-# Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed.
+# Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed;
+# first the Colab badge and setup cell of every chapter, from the `repository:` setting in _config.yml.
 # Rerun after editing a chapter; tests/test_learner.py fails while they are stale.
 learner:
-	$(PYTHON) -m dascourse.learner
+	$(PYTHON) -m tools.learner
 
 # Before each release (issue #7): every chapter three times in a row, each time in fresh kernels (a new
 # pytest process), must reproduce its committed outputs. About three times the notebooks' share of
@@ -71,3 +72,20 @@ determinism:
 .PHONY: seeds
 seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --seeds 0,1,2 --out dascourse/data/training_seeds.csv
+
+# ---- Publishing and release checks (issue 19) -------------------------------------------------------
+# `make publish`: the built site (_build/html, from `make book`) onto the gh-pages branch of $(REMOTE),
+# with ghp-import (the tool jupyter-book documents); -n adds .nojekyll so that GitHub Pages serves _static/.
+REMOTE ?= origin
+.PHONY: publish colab-check
+publish:
+	@test -f _build/html/index.html || { echo "No site in _build/html: run \`make book\` first."; exit 1; }
+	$(PYTHON) -m ghp_import -n -p -f -r $(REMOTE) -b gh-pages -m "Publish the course site" _build/html
+
+# `make colab-check` (before each release, not part of `make test`): a fresh Python 3.12 environment with the
+# newest torch, the course installed by the setup cell from a wheel of this checkout, every learner notebook
+# run with its solutions on the CPU and google.colab stubbed (tools/colab_check.sh). 15-30 minutes, ~5 GB.
+PYTHON312 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)),python3.12)
+colab-check:
+	PYTHON312="$(PYTHON312)" bash tools/colab_check.sh
+# ---- end of issue 19 ---------------------------------------------------------------------------------

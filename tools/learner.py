@@ -1,13 +1,16 @@
-"""Learner notebooks: every chapter with its exercises' solutions replaced by stubs.
+"""Learner notebooks: every chapter with its exercises' solutions replaced by stubs (`make learner`).
 
 The chapters in notebooks/ are the single source, with solutions. An exercise there is a markdown cell
 headed "### Exercise N.M — title (...)", then ONE code cell tagged `hide-input` holding the solution
 (the site shows it collapsed), then a cell calling the check. The learner version
 notebooks/learner/<same name>.ipynb has every output cleared and each solution cell replaced by its stub:
 the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`.
+First, each chapter's Colab line and setup cell are written from the repository setting in _config.yml
+(tools/colab_cells.py), so that chapters and learner notebooks point at the same repository and release.
+A repository tool, not part of the installed package: run it from the repository root.
 
-    python -m dascourse.learner          # (re)write notebooks/learner/ from notebooks/ (`make learner`)
-    python -m dascourse.learner --check  # exit 1 and name the learner notebooks that are stale
+    python -m tools.learner          # (re)write the chapters' Colab cells, then notebooks/learner/ (`make learner`)
+    python -m tools.learner --check  # exit 1 and name the chapters and learner notebooks that are stale
 """
 import ast
 import re
@@ -16,9 +19,10 @@ from pathlib import Path
 
 import nbformat
 
+from tools.colab_cells import LEARNER_FOLDER, Course, with_colab_cells, write_colab_cells, write_notebook
+
 SOLUTION_TAG = "hide-input"
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+(?:\.\d+)*)", re.MULTILINE)
-LEARNER_FOLDER = "learner"
 LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stub for you to write. "
                 "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
 
@@ -78,9 +82,17 @@ def exercise_cells(nb, name="notebook"):
     return found
 
 
-def learner_notebook(nb, name):
-    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed."""
+FIGURE_LINK = re.compile(r"\]\(\.\./book/figures/")
+
+
+def learner_notebook(nb, name, course):
+    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed, and the
+    concept figures linked at `course`'s repository (Colab opens one notebook alone: a relative path to
+    book/figures/ would show a broken image there)."""
     learner = nbformat.from_dict(nb)
+    for cell in learner.cells:
+        if cell.cell_type == "markdown":
+            cell.source = FIGURE_LINK.sub(f"]({course.raw_url}/book/figures/", cell.source)
     solutions = exercise_cells(nb, name)
     for i, cell in enumerate(learner.cells):
         cell.metadata.pop("execution", None)  # timings of the full notebook's run
@@ -99,6 +111,32 @@ def learner_path(chapter):
     return chapter.parent / LEARNER_FOLDER / chapter.name
 
 
+def with_solutions(chapter):
+    """The learner notebook of `chapter` with the chapter's solutions back in place of the stubs: what a
+    learner who solved every exercise runs (tests/test_learner.py and `make colab-check` execute it)."""
+    full, mine = nbformat.read(chapter, as_version=4), nbformat.read(learner_path(chapter), as_version=4)
+    solutions = exercise_cells(full, chapter.name)
+    for i in solutions:
+        mine.cells[i].source = full.cells[i].source
+    return mine, solutions
+
+
+def run_with_solutions(chapter, setup_cell=None, timeout=900):
+    """Execute `with_solutions(chapter)` top to bottom in a fresh kernel, in notebooks/learner/ (outputs not
+    compared; cells tagged skip-execution skipped); a failing cell raises nbclient's CellExecutionError.
+    Return {exercise: what its check cell printed} for every check that did not print "all checks passed".
+    `setup_cell`, if given, rewrites the setup cell's source first (`make colab-check` installs a local wheel)."""
+    from nbclient import NotebookClient  # only needed to run notebooks, not to write them
+
+    nb, solutions = with_solutions(chapter)
+    if setup_cell:
+        nb.cells[1].source = setup_cell(nb.cells[1].source)
+    folder = learner_path(chapter).parent
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    printed = {exercise: "".join(o.get("text", "") for o in nb.cells[i + 1].outputs) for i, exercise in solutions.items()}
+    return {exercise: text for exercise, text in printed.items() if "all checks passed" not in text}
+
+
 def chapters(folder="notebooks"):
     found = sorted(Path(folder).glob("*.ipynb"))
     if not found:
@@ -106,23 +144,29 @@ def chapters(folder="notebooks"):
     return found
 
 
-def write_learner_notebooks(folder="notebooks"):
+def write_learner_notebooks(folder="notebooks", course=None):
     """Write notebooks/learner/<name> for every chapter in `folder`; return the paths written."""
+    course = course or Course.from_config(Path(folder).resolve().parent)
     written = []
     for chapter in chapters(folder):
         path = learner_path(chapter)
         path.parent.mkdir(exist_ok=True)
-        nbformat.write(learner_notebook(nbformat.read(chapter, as_version=4), chapter.name), path)
+        write_notebook(learner_notebook(nbformat.read(chapter, as_version=4), chapter.name, course), path)
         written.append(path)
     return written
 
 
-def stale_learner_notebooks(folder="notebooks"):
-    """The learner notebooks that are missing or differ from what `write_learner_notebooks` would write."""
+def stale_notebooks(folder="notebooks", course=None):
+    """The chapters whose Colab cells disagree with `course` (default: the setting in _config.yml beside
+    `folder`), and the learner notebooks that are missing or differ from what `make learner` would write."""
+    course = course or Course.from_config(Path(folder).resolve().parent)
     stale = []
     for chapter in chapters(folder):
+        nb = nbformat.read(chapter, as_version=4)
+        if with_colab_cells(nb, chapter.name, course):
+            stale.append(chapter)
         path = learner_path(chapter)
-        want = nbformat.writes(learner_notebook(nbformat.read(chapter, as_version=4), chapter.name))
+        want = nbformat.writes(learner_notebook(nb, chapter.name, course))
         if not path.exists() or path.read_text(encoding="utf-8").rstrip("\n") != want.rstrip("\n"):
             stale.append(path)
     return stale
@@ -131,11 +175,14 @@ def stale_learner_notebooks(folder="notebooks"):
 def main(argv):
     folder = next((a for a in argv if not a.startswith("-")), "notebooks")
     if "--check" in argv:
-        stale = stale_learner_notebooks(folder)
+        stale = stale_notebooks(folder)
         for path in stale:
             print(f"stale: {path} (run `make learner`)")
         return 1 if stale else 0
-    for path in write_learner_notebooks(folder):
+    course = Course.from_config(Path(folder).resolve().parent)
+    for path in write_colab_cells(chapters(folder), course):
+        print(f"wrote the Colab cells of {path} (outputs untouched; re-execute it if the version it prints changed)")
+    for path in write_learner_notebooks(folder, course):
         print(f"wrote {path}")
     return 0
 
