@@ -17,7 +17,8 @@ USE_THE_WHEEL = r'''
 import importlib, pkgutil, sys
 import dascourse
 assert dascourse.__file__.startswith(sys.prefix), f"dascourse imported from {dascourse.__file__}, not the wheel"
-modules = [m.name for m in pkgutil.walk_packages(dascourse.__path__, "dascourse.")]
+# __main__ modules run a command line when imported: what they import is imported here anyway.
+modules = [m.name for m in pkgutil.walk_packages(dascourse.__path__, "dascourse.") if not m.name.endswith("__main__")]
 for name in modules:
     importlib.import_module(name)  # a missing subpackage or undeclared dependency fails here
 from dascourse.checks.training import check_split_by_city
