@@ -1,7 +1,9 @@
 """One line of help for the slip learners make most: running a chapter's cells out of order.
 
 A cell that uses `pairs` before the cell defining it has run fails with "NameError: name 'pairs' is not
-defined". In IPython (Jupyter, Colab), importing dascourse adds to such an error the cell to run first.
+defined". In IPython (Jupyter, Colab), `enable_hints()` adds to such an error the cell to run first;
+dc.load_model() calls it, so every chapter has the hints from its setup cell on. Importing dascourse
+alone installs nothing.
 """
 import sys
 
@@ -43,14 +45,11 @@ def _show_with_hint(shell, etype, value, tb, tb_offset=None):
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
-def register():
-    """In an IPython session, show the hint under NameErrors; elsewhere do nothing."""
+def enable_hints():
+    """In an IPython session, show the hint under NameErrors (IPython's handler for them); elsewhere do nothing."""
     if sys.version_info < (3, 11):  # exceptions have no add_note before 3.11
         return
     ipython = sys.modules.get("IPython")  # not imported: not in IPython, and no need to import it
     shell = ipython.get_ipython() if ipython else None
     if shell is not None:
         shell.set_custom_exc((NameError,), _show_with_hint)
-
-
-register()
