@@ -99,26 +99,28 @@ def train_das_remote(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_siz
                for _ in range(steps)]
     cls, config, init = type(start), start.config(), {name: t.cpu() for name, t in start.state_dict().items()}
     ship_dascourse()
+    # The body names no variable that holds a module (the argument `swap`, `start`): nnsight would ship
+    # it, and a parametrized module does not pickle.
     with model.session(remote=remote):
         states = [_source_states(model, sources, layer, a, template) for a, _, sources, _ in terms]
         device = next(iter(states[0].values())).device
-        swap = _rebuild(cls, config, init).to(device)
-        opt = torch.optim.Adam(swap.parameters(), lr=lr)
+        trained = _rebuild(cls, config, init).to(device)
+        opt = torch.optim.Adam(trained.parameters(), lr=lr)
         losses = nnsight.save([])
         for step, step_batches in enumerate(batches):
-            swap.anneal(step / steps)
+            trained.anneal(step / steps)
             term_losses = []
             for (a, bases, sources, targets), term_states, idx in zip(terms, states, step_batches):
                 h_source = torch.stack([term_states[sources[i]] for i in idx])
-                logits = _patched_logits(model, [bases[i] for i in idx], layer, swap, h_source, a, template)
+                logits = _patched_logits(model, [bases[i] for i in idx], layer, trained, h_source, a, template)
                 term_losses.append(F.cross_entropy(logits, targets[idx].to(device)))
-            loss = das_loss(swap, term_losses[0], term_losses[1:])
+            loss = das_loss(trained, term_losses[0], term_losses[1:])
             opt.zero_grad()
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        state = nnsight.save({name: t.detach().cpu() for name, t in swap.state_dict().items()})
-        config = nnsight.save(swap.config())  # e.g. Boundless DAS's final temperature
+        state = nnsight.save({name: t.detach().cpu() for name, t in trained.state_dict().items()})
+        config = nnsight.save(trained.config())  # e.g. Boundless DAS's final temperature
     return _rebuild(cls, config, state), list(losses)
 
 
