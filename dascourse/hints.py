@@ -6,11 +6,12 @@ dc.load_model() calls it, so every chapter has the hints from its setup cell on.
 alone installs nothing.
 """
 import sys
+from types import MappingProxyType
 
 SETUP = "the setup cell near the top (model = dc.load_model(MODEL))"
 SPLIT = "the cell that splits the cities (train_cities, test_cities, unseen_cities = das.split_by_city(facts, ...))"
 # The names the chapters define once and use in many later cells, and the cell that defines each.
-DEFINED_IN = {
+DEFINED_IN = MappingProxyType({
     "model": SETUP,
     "MODEL": SETUP,
     "d": "a cell near the top (d = model.config.hidden_size)",
@@ -27,7 +28,7 @@ DEFINED_IN = {
     "unseen_pairs": "the cell that makes pairs from the split (unseen_pairs = das.make_pairs(model, ...))",
     "rotation": "the cell that builds or trains it (rotation = RotatedSubspace(d, k), or das.train_das(...))",
     "losses": "the training cell (rotation, losses = das.train_das(...))",
-}
+})
 
 
 def name_error_hint(name):
