@@ -4,7 +4,7 @@
     model, patches the rotated subspace and backpropagates.
 (b) dascourse: the sources' h_source computed once; the base prompts' tokens before the patch
     position run once into a KV cache, and the tokens from it on run once up to the patched layer
-    (`dascourse.fast.PrefixCache`); each step runs only the layers above, and logits at the last token.
+    (`dascourse.prefix_cache.PrefixCache`); each step runs only the layers above, and logits at the last token.
 (c) pyvene's LowRankRotatedSpaceIntervention, when pyvene is installed (an optional extra).
 
 Same model, batch, layer, k and rotation start for all. Prints the median step time of each after
@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from .facts import answer_token, known_facts
-from .fast import PrefixCache
+from .interventions import RotatedSubspace
 from .model import load_model, set_seed
 from .patching import hidden_at_city
+from .prefix_cache import PrefixCache
 from .prompts import city_positions, make_prompt
-from .rotation import RotatedSubspace
 
 
 def benchmark_pairs(model, n):

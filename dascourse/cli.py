@@ -3,7 +3,7 @@
     python -m dascourse train --attribute country --layer 12 --k 256 --out rot.pt
     python -m dascourse evaluate --rotation rot.pt
 
-train keeps the facts the model knows, holds out a fifth of the entities (das.split_by_city), trains
+train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city), trains
 DAS on pairs of the others (multi-task with --keep) and saves the rotation with its metadata, the
 held-out entities included. evaluate prints RAVEL's scores on those held-out entities. Progress bars go
 to stderr and one JSON object to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import das
 from .entities import check_columns, known_rows, load_entities, template_for
-from .evaluate import scores
+from .interventions import check_k
+from .metrics import iia, scores
 from .model import ModelUnavailableError, load_model, set_seed
+from .pairs import answer_ids, make_pairs, patch_pairs, split_by_city
 from .patching import check_layer
-from .prompts import register_template
-from .rotation import check_k
-from .rotation_file import check_fits, load_rotation, save_rotation
+from .storage import check_fits, load_rotation, save_rotation
+from .train import train_das
 
 TEST_FRAC = 0.2  # the share of entities held out, as in chapter 5
 
@@ -42,11 +42,11 @@ def train(args):
     check_layer(model, args.layer)
     check_k(args.k, model.config.hidden_size)
     set_seed(args.seed)
-    facts, skipped = known_rows(model, table, args.attribute, keep)
-    train_rows, test_rows, unseen_rows = das.split_by_city(facts, TEST_FRAC, args.seed, attribute=args.attribute)
-    pairs = das.make_pairs(model, train_rows, attribute=args.attribute)
-    rotation, losses = das.train_das(model, pairs, args.layer, args.k, args.steps, args.lr, args.batch_size,
-                                     args.seed, keep=tuple(keep), attribute=args.attribute)
+    facts, skipped = known_rows(model, table, args.attribute, keep, templates)
+    train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, args.seed, attribute=args.attribute)
+    pairs = make_pairs(model, train_rows, attribute=args.attribute)
+    rotation, losses = train_das(model, pairs, args.layer, args.k, args.steps, args.lr, args.batch_size,
+                                 args.seed, keep=tuple(keep), attribute=args.attribute, template=templates)
     held_out = [*test_rows["city"], *unseen_rows["city"]]
     save_rotation(args.out, rotation, model=model.name, layer=args.layer, attribute=args.attribute, keep=keep,
                   templates=templates, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
@@ -70,7 +70,7 @@ def evaluate(args):
     attribute = meta["attribute"]
     check_columns(table, [attribute], args.entities)
     others = [a for a in table.columns[1:] if a != attribute]
-    _templates(table, table.columns[1:], meta["templates"])
+    templates = _templates(table, table.columns[1:], meta["templates"])
     model = load_model(meta["model"])
     check_fits(args.rotation, meta, model.name, model.config.hidden_size)
     rotation.to(model._module.device)
@@ -81,16 +81,16 @@ def evaluate(args):
                          f"evaluate on the table it was trained on.")
     # Cause and Isolate are scored on the same pairs, so an entity counts only if the model knows all
     # its attributes; how many were skipped for which attribute is reported, never dropped silently.
-    facts, skipped = known_rows(model, rows, attribute, others)
+    facts, skipped = known_rows(model, rows, attribute, others, templates)
     facts = facts.dropna()
-    pairs = das.make_pairs(model, facts, n=args.pairs, seed=0, attribute=attribute)
+    pairs = make_pairs(model, facts, n=args.pairs, seed=0, attribute=attribute)
     with torch.no_grad():
         if others:
             result = scores(model, pairs, meta["layer"], rotation, attribute=attribute, keep=tuple(others),
-                            n_isolate=args.pairs, seed=0)
+                            template=templates, n_isolate=args.pairs, seed=0)
         else:  # a table with one attribute: nothing to isolate
-            logits = das.patch_pairs(model, pairs, meta["layer"], rotation, attribute)
-            result = {"cause": das.iia(logits, das.answer_ids(model, pairs[f"source_{attribute}"])),
+            logits = patch_pairs(model, pairs, meta["layer"], rotation, attribute, templates)
+            result = {"cause": iia(logits, answer_ids(model, pairs[f"source_{attribute}"])),
                       "isolate": None, "disentangle": None, "n_pairs": len(pairs)}
     return {"rotation": args.rotation, "model": model.name, "layer": meta["layer"], "k": meta["k"],
             "attribute": attribute, "split": f"{args.split} entities", "n_entities": len(rows),
@@ -99,12 +99,9 @@ def evaluate(args):
 
 def _templates(table, attributes, recorded=None):
     """One prompt per attribute -- the one the rotation was trained with when recorded, else
-    template_for -- registered so that every helper asks for the attribute with it (as template 0)."""
+    template_for -- as the dict that every helper takes as `template` (prompts.get_template)."""
     recorded = recorded or {}
-    templates = {a: recorded.get(a) or template_for(table, a) for a in attributes}
-    for attribute, template in templates.items():
-        register_template(attribute, template)
-    return templates
+    return {a: recorded.get(a) or template_for(table, a) for a in attributes}
 
 
 def _rounded(result):

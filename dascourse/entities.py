@@ -52,18 +52,19 @@ def template_for(table, attribute):
     return f"{examples} The {name} of {PLACEHOLDER} is"
 
 
-def known_rows(model, table, attribute, others=()):
+def known_rows(model, table, attribute, others=(), template=0):
     """The rows whose `attribute` the model answers right (and that no template names), with each of
     `others` blanked (NaN) where the model gets it wrong or the cell is empty: Isolate terms and scores
     skip a blank, so an entity counts for every attribute the model knows. Returns (rows, skipped), with
     skipped[a] = how many rows were dropped (for `attribute`) or blanked (for each other attribute).
+    template: the prompts, e.g. {attribute: template_for(table, attribute), ...} (see prompts.get_template).
     """
     filled = table[table[attribute] != ""]
-    rows = known_facts(model, attribute, table=filled) if len(filled) else filled.iloc[:0]
+    rows = known_facts(model, attribute, template, table=filled) if len(filled) else filled.iloc[:0]
     skipped = {attribute: len(table) - len(rows)}
     for other in others:
         filled = rows[rows[other] != ""]
-        known = known_facts(model, other, table=filled)["city"] if len(filled) else []
+        known = known_facts(model, other, template, table=filled)["city"] if len(filled) else []
         blank = ~rows["city"].isin(known)
         rows[other] = rows[other].where(~blank)
         skipped[other] = int(blank.sum())

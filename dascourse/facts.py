@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from .cache import atomic_open, cache_dir
-from .prompts import check_attribute, get_template, make_prompt, shot_cities
+from .prompts import get_template, make_prompt, shot_cities
 
 
 def load_cities(path=None):
@@ -90,7 +90,8 @@ def known_facts(model, attributes="country", template=0, table=None):
     """The rows of `table` whose every listed attribute the model answers correctly.
 
     attributes: one attribute or a list, e.g. ["country", "continent", "language"].
-    template: which template (index, or a string with '{city}') asks for each attribute.
+    template: which template asks for each attribute: an index, a string with '{city}', or a dict
+              {attribute: index or string} (see prompts.get_template).
     Cities used as solved examples in a template (Berlin, Tokyo, ...) are left out: the prompt
     would hand the model their answer.
     """
@@ -102,7 +103,7 @@ def known_facts(model, attributes="country", template=0, table=None):
         raise ValueError("The table of cities is empty.")
     keep = pd.Series(True, index=table.index)
     for attribute in attributes:
-        check_attribute(attribute)
+        get_template(attribute, template)  # an unknown attribute or template fails here, before the table does
         if attribute not in table.columns:
             raise ValueError(f"The table has no column {attribute!r}; its columns are {list(table.columns)}.")
         shots = shot_cities(get_template(attribute, template), set(table["city"]))

@@ -1,14 +1,17 @@
 """One line of help for the slip learners make most: running a chapter's cells out of order.
 
 A cell that uses `pairs` before the cell defining it has run fails with "NameError: name 'pairs' is not
-defined". In IPython (Jupyter, Colab), importing dascourse adds to such an error the cell to run first.
+defined". In IPython (Jupyter, Colab), `enable_hints()` adds to such an error the cell to run first;
+dc.load_model() calls it, so every chapter has the hints from its setup cell on. Importing dascourse
+alone installs nothing.
 """
 import sys
+from types import MappingProxyType
 
 SETUP = "the setup cell near the top (model = dc.load_model(MODEL))"
 SPLIT = "the cell that splits the cities (train_cities, test_cities, unseen_cities = das.split_by_city(facts, ...))"
 # The names the chapters define once and use in many later cells, and the cell that defines each.
-DEFINED_IN = {
+DEFINED_IN = MappingProxyType({
     "model": SETUP,
     "MODEL": SETUP,
     "d": "a cell near the top (d = model.config.hidden_size)",
@@ -25,7 +28,7 @@ DEFINED_IN = {
     "unseen_pairs": "the cell that makes pairs from the split (unseen_pairs = das.make_pairs(model, ...))",
     "rotation": "the cell that builds or trains it (rotation = RotatedSubspace(d, k), or das.train_das(...))",
     "losses": "the training cell (rotation, losses = das.train_das(...))",
-}
+})
 
 
 def name_error_hint(name):
@@ -43,14 +46,11 @@ def _show_with_hint(shell, etype, value, tb, tb_offset=None):
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
-def register():
-    """In an IPython session, show the hint under NameErrors; elsewhere do nothing."""
+def enable_hints():
+    """In an IPython session, show the hint under NameErrors (IPython's handler for them); elsewhere do nothing."""
     if sys.version_info < (3, 11):  # exceptions have no add_note before 3.11
         return
     ipython = sys.modules.get("IPython")  # not imported: not in IPython, and no need to import it
     shell = ipython.get_ipython() if ipython else None
     if shell is not None:
         shell.set_custom_exc((NameError,), _show_with_hint)
-
-
-register()

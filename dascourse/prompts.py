@@ -5,38 +5,34 @@ so every template is few-shot. Each attribute has several templates, so that eva
 templates as well as cities.
 """
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 PLACEHOLDER = "{city}"
 
-TEMPLATES = {
-    "country": [
+# Read-only (a mapping proxy of tuples): a result must not depend on what some earlier cell added here.
+# A prompt of your own is passed where a template is asked (see get_template).
+TEMPLATES = MappingProxyType({
+    "country": (
         "Berlin is in the country of Germany. Tokyo is in the country of Japan. {city} is in the country of",
         "Q: Which country is Madrid in? A: Spain. Q: Which country is Toronto in? A: Canada. "
         "Q: Which country is {city} in? A:",
         "City: Rome. Country: Italy.\nCity: Seoul. Country: South Korea.\nCity: {city}. Country:",
-    ],
-    "continent": [
+    ),
+    "continent": (
         "Berlin is on the continent of Europe. Tokyo is on the continent of Asia. {city} is on the continent of",
         "Q: Which continent is Madrid in? A: Europe. Q: Which continent is Lima in? A: South America. "
         "Q: Which continent is {city} in? A:",
         "City: Cairo. Continent: Africa.\nCity: Seoul. Continent: Asia.\nCity: {city}. Continent:",
-    ],
-    "language": [
+    ),
+    "language": (
         "People in Berlin speak German. People in Tokyo speak Japanese. People in {city} speak",
         "Q: What language do people speak in Madrid? A: Spanish. Q: What language do people speak in "
         "Cairo? A: Arabic. Q: What language do people speak in {city}? A:",
         "City: Rome. Language: Italian.\nCity: Moscow. Language: Russian.\nCity: {city}. Language:",
-    ],
-}
+    ),
+})
 ATTRIBUTES = tuple(TEMPLATES)
-
-
-def check_attribute(attribute):
-    if attribute not in TEMPLATES:
-        raise ValueError(
-            f"Unknown attribute {attribute!r}: choose one of {', '.join(TEMPLATES)}, or add it with "
-            f"register_template({attribute!r}, template) (a prompt containing {PLACEHOLDER})."
-        )
 
 
 def check_placeholder(template):
@@ -44,32 +40,28 @@ def check_placeholder(template):
         raise ValueError(f"Template {template!r} has no {PLACEHOLDER} placeholder; write e.g. '{{city}} is in'.")
 
 
-def register_template(attribute, template):
-    """Teach dascourse a new attribute (a column of your own table): TEMPLATES[attribute] = [template].
-
-    Every helper that asks for an attribute (make_prompt, known_facts, das.train_das, ...) then uses it
-    as template 0. Registering the template an attribute already has does nothing; another template for
-    an attribute that has one is an error, so that no result changes under a chapter's feet.
-    """
-    check_placeholder(template)
-    if attribute in TEMPLATES and TEMPLATES[attribute][0] != template:
-        raise ValueError(
-            f"Attribute {attribute!r} already has the template {TEMPLATES[attribute][0]!r}, not {template!r}: "
-            f"give the new template another attribute name, or pass it as a string where a template is asked."
-        )
-    TEMPLATES.setdefault(attribute, [template])
-
-
 def get_template(attribute, template=0):
-    """A template is given by its index in TEMPLATES[attribute] or as a string containing '{city}'."""
-    check_attribute(attribute)
-    if isinstance(template, int):
-        n = len(TEMPLATES[attribute])
-        if not 0 <= template < n:
-            raise ValueError(f"Template index {template} out of range: {attribute!r} has {n} templates (0..{n-1}).")
-        return TEMPLATES[attribute][template]
-    check_placeholder(template)
-    return template
+    """The prompt template asking for `attribute`, a string containing '{city}'.
+
+    template: an index into TEMPLATES[attribute]; a string containing '{city}' (for any attribute, one of
+    your own table's columns included); or a dict {attribute: index or string} naming one per attribute
+    (attributes it leaves out take template 0). Helpers that ask for several attributes (e.g. evaluate's
+    scores) pass the dict on, so each attribute gets its own prompt.
+    """
+    if isinstance(template, Mapping):
+        template = template.get(attribute, 0)
+    if isinstance(template, str):
+        check_placeholder(template)
+        return template
+    if attribute not in TEMPLATES:
+        raise ValueError(
+            f"Unknown attribute {attribute!r}: choose one of {', '.join(TEMPLATES)}, or pass its prompt as "
+            f"template={{{attribute!r}: '... {PLACEHOLDER} ...'}} (a string containing {PLACEHOLDER})."
+        )
+    n = len(TEMPLATES[attribute])
+    if not (isinstance(template, int) and 0 <= template < n):
+        raise ValueError(f"Template index {template!r} out of range: {attribute!r} has {n} templates (0..{n-1}).")
+    return TEMPLATES[attribute][template]
 
 
 def make_prompt(city, attribute="country", template=0):

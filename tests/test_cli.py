@@ -9,8 +9,8 @@ import torch
 import dascourse as dc
 from dascourse import das
 from dascourse.entities import known_rows, load_entities, template_for
-from dascourse.rotation import RotatedSubspace
-from dascourse.rotation_file import load_rotation, save_rotation
+from dascourse.interventions import RotatedSubspace
+from dascourse.storage import load_rotation, save_rotation
 
 COUNTRIES = "country,capital\nFrance,Paris\nJapan,Tokyo\nItaly,Rome\nEgypt,Cairo\n"
 
@@ -116,14 +116,11 @@ def test_entity_table_with_an_attribute_dascourse_has_no_template_for(model, tmp
     template = template_for(countries, "capital")
     assert template == "The capital of France is Paris. The capital of Japan is Tokyo. The capital of {city} is"
     assert template_for(load_entities(), "country") == dc.TEMPLATES["country"][0]  # the chapters' prompt
-    dc.prompts.register_template("capital", template)
-    try:
-        dc.prompts.register_template("capital", template)  # the same again: nothing changes
-        with pytest.raises(ValueError, match="already has the template"):
-            dc.prompts.register_template("capital", "Capital of {city}:")
-        rows, skipped = known_rows(model, countries, "capital")
-    finally:
-        del dc.TEMPLATES["capital"]  # other tests see dascourse's own attributes only
+    rows, skipped = known_rows(model, countries, "capital", template={"capital": template})
+    with pytest.raises(TypeError):
+        dc.TEMPLATES["capital"] = (template,)  # read-only: no cell can change what a later one asks
+    with pytest.raises(ValueError, match="Unknown attribute 'capital'"):
+        dc.make_prompt("Italy", "capital")  # the template is passed where it is used, never kept
     assert set(rows.city) <= {"Italy", "Egypt"}  # France and Japan are the template's solved examples
     assert skipped == {"capital": 4 - len(rows)}
 

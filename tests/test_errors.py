@@ -11,8 +11,8 @@ import torch
 
 import dascourse as dc
 from dascourse import das, neurons, sweep
-from dascourse.fast import PrefixCache
-from dascourse.rotation import RotatedSubspace
+from dascourse.prefix_cache import PrefixCache
+from dascourse.interventions import RotatedSubspace
 
 PARIS, RIO = dc.make_prompt("Paris"), dc.make_prompt("Rio de Janeiro")
 PAIRS = pd.DataFrame({"base": ["Paris"], "source": ["Rio de Janeiro"],

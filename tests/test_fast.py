@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse.fast import PrefixCache
+from dascourse.prefix_cache import PrefixCache
 
 CITIES = ["Paris", "Rio de Janeiro", "São Paulo", "Lyon", "Kuala Lumpur", "Osaka"]
 

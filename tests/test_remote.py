@@ -20,7 +20,7 @@ from nnsight.intervention.backends.local import LocalSimulationBackend
 import dascourse as dc
 from dascourse import das
 from dascourse.model import ModelUnavailableError
-from dascourse.remote import iia_remote, load_remote_model, top_tokens_remote, train_das_remote
+from dascourse.remote import iia_remote, load_remote_model, ship_dascourse, top_tokens_remote, train_das_remote
 
 LAYER, K = 6, 4
 NOT_ON_SERVER = {"dascourse", "pandas"}
@@ -84,6 +84,7 @@ def test_top_tokens_remote_matches_local(model, pairs, ndif_server):
 
 def test_server_lacks_dascourse(model, pairs, ndif_server):
     # Without shipping dascourse by value, a session calling its helpers cannot be rebuilt on the server.
+    ship_dascourse()  # registered (as every helper of dascourse.remote does before its session), then undone
     unregister_pickle_by_value(dc)
     try:
         with pytest.raises(ModuleNotFoundError, match="dascourse"):

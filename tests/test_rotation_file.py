@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import das
-from dascourse.rotation import RotatedSubspace
-from dascourse.rotation_file import RotationFileError, load_rotation, save_rotation
+from dascourse import pairs as das  # make_pairs, patch_pairs
+from dascourse.interventions import RotatedSubspace
+from dascourse.storage import RotationFileError, load_rotation, save_rotation
 
 
 def seeded_rotation(d=576, k=8, seed=0):
@@ -72,7 +72,7 @@ def test_missing_file_and_foreign_file(tmp_path):
 
 
 def test_save_checks_its_input(tmp_path):
-    with pytest.raises(ValueError, match="saves a RotatedSubspace"):
+    with pytest.raises(ValueError, match="saves an Intervention"):
         save_rotation(tmp_path / "rot.pt", torch.zeros(8, 576))
     with pytest.raises(ValueError, match="contradicts"):
         save_rotation(tmp_path / "rot.pt", seeded_rotation(), hidden_size=2048)
@@ -83,8 +83,8 @@ def test_save_checks_its_input(tmp_path):
 # that it writes half the bytes, flushes them to disk, says "half" and waits to be killed.
 WRITER = """
 import sys, time, torch
-from dascourse import rotation_file
-from dascourse.rotation import RotatedSubspace
+from dascourse import storage
+from dascourse.interventions import RotatedSubspace
 
 real_save = torch.save
 
@@ -96,9 +96,9 @@ def half_save(obj, f):
     print("half", flush=True)
     time.sleep(600)
 
-rotation_file.torch.save = half_save
+storage.torch.save = half_save
 torch.manual_seed(1)
-rotation_file.save_rotation(sys.argv[1], RotatedSubspace(2048, 512), model="m", layer=1)
+storage.save_rotation(sys.argv[1], RotatedSubspace(2048, 512), model="m", layer=1)
 """
 
 
@@ -127,8 +127,8 @@ def test_saves_killed_at_a_random_moment_never_leave_a_broken_file(tmp_path):
     save_rotation(path, seeded_rotation(), model="m", layer=0)
     loop = textwrap.dedent("""
         import sys, torch
-        from dascourse.rotation import RotatedSubspace
-        from dascourse.rotation_file import save_rotation
+        from dascourse.interventions import RotatedSubspace
+        from dascourse.storage import save_rotation
         rotation = RotatedSubspace(2048, 256)
         print("saving", flush=True)
         for i in range(10_000):

@@ -1,0 +1,242 @@
+"""Interventions: what replaces h at the patched position, h' = intervention(h_base, h_source).
+
+h_base is the base prompt's residual stream at (layer, the city's last token), h_source the source
+prompt's at the same place; both are [..., d]. Every intervention of the course is one class here, with
+its formula in its docstring:
+
+    FullPatch          h' = h_source                                                  (chapter 1)
+    NeuronSwap         h' = h_base + m * (h_source - h_base),   m a 0/1 mask [d]      (chapter 2)
+    RotatedSubspace    h' = h_base + R_k^T R_k (h_source - h_base),   R_k learnt      (chapters 3, 5)
+    FixedSubspace      the same with R_k given and frozen (PCA, best-k neurons)       (chapter 6)
+    BoundlessSubspace  h' = h_base + R^T diag(m) R (h_source - h_base), m soft, learnt (chapter 7)
+
+A new kind of intervention is one subclass of `Intervention` (in any file, a notebook included): give it
+forward(h_base, h_source), and `config()` when its constructor takes arguments. Then `train.train_das`
+trains it (swap=...), and `storage.save_rotation` / `load_rotation` write and read it (by class name).
+"""
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import orthogonal
+
+from .neurons import neuron_patch
+
+
+def check_states(h_base, h_source, d):
+    """h_base and h_source must be [..., d] tensors of the same shape (what every swap module takes)."""
+    if h_base.shape != h_source.shape or h_base.shape[-1] != d:
+        raise ValueError(
+            f"h_base {tuple(h_base.shape)} and h_source {tuple(h_source.shape)} must have the same "
+            f"shape, ending in d = {d}."
+        )
+
+
+def check_k(k, d):
+    if not (isinstance(k, int) and 1 <= k <= d):
+        raise ValueError(f"k={k!r} is out of range: the subspace needs 1 <= k <= d = {d} dimensions.")
+
+
+class Intervention(nn.Module):
+    """h' = forward(h_base, h_source), a [..., d] tensor like h_base.
+
+    Training hooks (train.train_das calls both every step; here they do nothing):
+      anneal(fraction): hears how much of training is done (0 to 1) before each step.
+      penalty():        a term added to the loss (0 here).
+    Storage (storage.save_rotation): the class name is the file's type tag, `config()` the constructor's
+    keyword arguments (plain values), and the tensors travel in the state_dict.
+    d, k: the hidden size and the subspace's size, when the intervention has them (files record them and
+    check d against the model's hidden size); None otherwise.
+    """
+
+    d = k = None
+
+    def forward(self, h_base, h_source):
+        raise NotImplementedError(f"{type(self).__name__} needs a forward(h_base, h_source) that returns h'.")
+
+    def anneal(self, fraction):
+        """Told before each training step how far training is (0 to 1); nothing to do by default."""
+
+    def penalty(self):
+        """A price added to the training loss; none by default."""
+        return 0.0
+
+    def config(self):
+        """The keyword arguments that rebuild this intervention (its tensors come from the state_dict)."""
+        return {}
+
+
+class FullPatch(Intervention):
+    """h' = h_source: the whole residual stream (k = d; the ceiling for Cause, the floor for Isolate)."""
+
+    def forward(self, h_base, h_source):
+        return h_source
+
+
+class NeuronSwap(Intervention):
+    """Swap the neurons (coordinates of h) that the 0/1 mask m [d] selects:
+
+        h' = h_base + m * (h_source - h_base)
+
+    mask: a [d] tensor or list, e.g. dc.top_k_mask(order, k); k is the number of neurons it selects.
+    """
+
+    def __init__(self, mask):
+        super().__init__()
+        mask = torch.as_tensor(mask, dtype=torch.float32)
+        if mask.ndim != 1:
+            raise ValueError(f"mask must be one [d] vector, got shape {tuple(mask.shape)}.")
+        self.register_buffer("mask", mask)
+        self.d, self.k = len(mask), int(mask.sum())
+
+    def forward(self, h_base, h_source):
+        return neuron_patch(h_base, h_source, self.mask)
+
+    def config(self):
+        return {"mask": self.mask.tolist()}  # 0/1 floats: exact as plain values
+
+    def extra_repr(self):
+        return f"d={self.d}, k={self.k}"
+
+
+class RotatedSubspace(Intervention):
+    """Swap a k-dimensional subspace of h from the source into the base.
+
+        forward(h_base, h_source) = h_base + R_k^T R_k (h_source - h_base)
+
+    which equals R^T [ (R h_source)_{:k} ; (R h_base)_{k:} ] for any orthogonal R whose first k
+    rows are R_k. R_k (shape [k, d]) starts as random orthonormal rows (seed torch first for a
+    reproducible start) and stays orthonormal while it trains, through torch's orthogonal
+    parametrization (orthogonal_map: which of its maps; None takes torch's default). h_base and h_source
+    are [..., d] tensors of the same shape. Only R_k is stored and trained (pyvene's
+    LowRankRotatedSpaceIntervention does the same): k * d numbers, no d x d product per step.
+    """
+
+    def __init__(self, d, k, orthogonal_map=None):
+        super().__init__()
+        check_k(k, d)
+        self.d, self.k, self.orthogonal_map = d, k, orthogonal_map
+        # nn.Linear(d, k) holds a [k, d] weight; the parametrization keeps its rows orthonormal (torch's
+        # default map: Householder reflections for k < d, the matrix exponential for k = d).
+        self.rotate = orthogonal(nn.Linear(d, k, bias=False), orthogonal_map=orthogonal_map)
+
+    @property
+    def R_k(self):
+        """The k rows of the rotation that span the swapped subspace: a [k, d] tensor."""
+        return self.rotate.weight
+
+    def forward(self, h_base, h_source):
+        check_states(h_base, h_source, self.d)
+        R_k = self.R_k
+        # R_k stays float32 (it trains) and may sit on the CPU while a model on a GPU runs in bfloat16:
+        # compute in R_k's dtype and device, and hand back h' in h_base's.
+        delta = (h_source - h_base).to(R_k) @ R_k.T @ R_k
+        return h_base + delta.to(h_base)
+
+    def config(self):
+        # The stored tensors mean an R_k only under the map that made them: a file records which.
+        return {"d": self.d, "k": self.k, **({"orthogonal_map": self.orthogonal_map} if self.orthogonal_map else {})}
+
+    def extra_repr(self):
+        return f"d={self.d}, k={self.k}"
+
+
+class FixedSubspace(RotatedSubspace):
+    """RotatedSubspace's swap with given, frozen rows R_k [k, d] (orthonormal):
+
+        h' = h_base + R_k^T R_k (h_source - h_base)
+
+    for baselines that choose R_k instead of learning it: the top-k principal directions of
+    h_source - h_base (baselines.pca_directions), k standard basis vectors (the best k neurons), or, with
+    R_k=None, RotatedSubspace's random start (DAS before training). R_k is written through the same
+    orthogonal parametrization, so the baselines and DAS run the very same code.
+    """
+
+    def __init__(self, d, k, R_k=None):
+        super().__init__(d, k)
+        if R_k is not None:
+            if tuple(R_k.shape) != (k, d):
+                raise ValueError(f"R_k has shape {tuple(R_k.shape)}, not [k, d] = [{k}, {d}].")
+            if not torch.allclose(R_k @ R_k.T, torch.eye(k, device=R_k.device), atol=1e-4):
+                raise ValueError("R_k's rows must be orthonormal (R_k R_k^T = I); orthonormalize them first, "
+                                 "e.g. R_k = torch.linalg.qr(R_k.T).Q.T.")
+            with torch.no_grad():
+                self.rotate.weight = R_k  # the orthogonal parametrization stores exactly these rows
+        self.requires_grad_(False)
+
+    def config(self):
+        return {"d": self.d, "k": self.k}  # R_k itself comes back with the state_dict
+
+
+class BoundlessSubspace(RotatedSubspace):
+    """Boundless DAS (chapter 7; Wu et al. 2023, pyvene's BoundlessRotatedSpaceIntervention): a full
+    rotation R (a RotatedSubspace with k = d, so R = R_k) and a learnt soft boundary b choose the size of
+    the swapped subspace as well as its direction:
+
+        m_i = sigmoid((b - i) / temperature),   i = 0 .. d-1
+        forward(h_base, h_source) = h_base + R^T diag(m) R (h_source - h_base)
+
+    Coordinates well below b are swapped (m_i ~ 1), those well above are kept (m_i ~ 0). A high
+    temperature makes the edge soft, so the loss reaches b through many coordinates; a low one makes m
+    almost a 0/1 mask, the swap of chapter 3 with k = the number of i < b.
+
+    boundary: where b starts, as a fraction of d. The parameter `boundary` holds b / d, so that one
+    optimizer step moves b by a similar share of d whatever d is.
+    temperatures: (first, last) temperature; `anneal(fraction)` goes between them geometrically,
+    t = first * (last / first) ** fraction. Training calls it before each step and adds `penalty()`,
+    penalty_weight * b / d, so that of two boundaries that move the answer equally well the smaller wins.
+    temperature: the current temperature (default: the first); a saved module records where it was.
+    """
+
+    def __init__(self, d, boundary=0.5, temperatures=(50.0, 0.1), penalty_weight=1.0, temperature=None):
+        # The Cayley map, a linear solve, costs a tenth of torch's default for a square R (the matrix
+        # exponential: 0.4 s per step at d = 576 on 2 CPU cores) and starts from the same R.
+        super().__init__(d, d, orthogonal_map="cayley")
+        if not 0 < boundary <= 1:
+            raise ValueError(f"boundary={boundary!r} is a fraction of d: pick a start in (0, 1], e.g. 0.5.")
+        first, last = temperatures
+        if not first >= last > 0:
+            raise ValueError(f"temperatures={temperatures!r} must go from high to low, both > 0, e.g. (50.0, 0.1).")
+        self.temperatures, self.penalty_weight = (first, last), penalty_weight
+        self.boundary = torch.nn.Parameter(torch.tensor(float(boundary)))
+        self.register_buffer("coords", torch.arange(d, dtype=torch.float32))
+        self.temperature = first if temperature is None else temperature
+
+    @property
+    def R(self):
+        """The full d x d rotation."""
+        return self.R_k
+
+    @property
+    def b(self):
+        """The boundary in coordinates: b = d * boundary."""
+        return self.d * self.boundary
+
+    def mask(self):
+        """m_i = sigmoid((b - i) / temperature) for i = 0 .. d-1."""
+        return torch.sigmoid((self.b - self.coords) / self.temperature)
+
+    @property
+    def learnt_k(self):
+        """How many rotated coordinates are swapped more than half (m_i > 0.5, i.e. i < b)."""
+        return int((self.mask() > 0.5).sum())
+
+    def anneal(self, fraction):
+        """Set the temperature for a point `fraction` (0 to 1) of the way through training."""
+        first, last = self.temperatures
+        self.temperature = first * (last / first) ** fraction
+
+    def penalty(self):
+        """penalty_weight * b / d: a price on the subspace's size."""
+        return self.penalty_weight * self.boundary
+
+    def forward(self, h_base, h_source):
+        check_states(h_base, h_source, self.d)
+        R = self.R
+        return h_base + ((h_source - h_base) @ R.T * self.mask()) @ R
+
+    def config(self):
+        # The boundary's start is overwritten by the state_dict; temperature is no tensor, so it travels here.
+        return {"d": self.d, "temperatures": list(self.temperatures), "penalty_weight": self.penalty_weight,
+                "temperature": self.temperature}
+
+    def extra_repr(self):
+        return f"d={self.d}, b={self.b.item():.1f}, temperature={self.temperature:.3g}"
