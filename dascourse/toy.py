@@ -17,9 +17,15 @@ network's interchange intervention on a subspace with orthonormal rows B ([k, d]
 and the interchange intervention accuracy (IIA) is the share of (base, source) pairs on which the
 intervened network outputs the high-level model's counterfactual label.
 
+The interpretability illusion (Makelov et al. 2023), built by construction: `plant_dormant_pathway` and
+`add_disconnected_copy` make networks that compute the same function with extra units, `illusion_direction`
+the 1-D patch direction v = (disconnected + dormant) / sqrt(2) that "carries" V1 although neither half does
+anything; `null_fraction` and `natural_variance` are the diagnostics that expose it.
+
     python -m dascourse.toy      # the chapter's numbers; ends with one JSON line
 """
 import contextlib
+import copy
 import json
 import sys
 import time
@@ -136,9 +142,13 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.from_hidden(self.hidden(x, len(self.layers) - 1), len(self.layers) - 1)
 
+    def next_linear(self, layer):
+        """The Linear that reads hidden layer `layer` (the next hidden layer's, or the output's)."""
+        return self.layers[layer + 1] if layer + 1 < len(self.layers) else self.out
+
     def next_weight(self, layer):
         """The weight that reads hidden layer `layer`: [next width, d]."""
-        return (self.layers[layer + 1] if layer + 1 < len(self.layers) else self.out).weight
+        return self.next_linear(layer).weight
 
 
 def train_mlp(shapes, hidden=HIDDEN, n_train=20000, steps=3000, lr=3e-3, batch_size=256, seed=TRAIN_SEED):
@@ -283,6 +293,142 @@ def natural_variance(acts, basis):
     return per_direction / acts.var(dim=0).sum() * acts.shape[1]
 
 
+def separation(acts, labels, direction):
+    """How well `direction` ([d]) tells the classes of a bool variable apart in acts [n, d]:
+    (mean difference m1 - m0 of acts @ direction, d' = (m1 - m0) / pooled standard deviation)."""
+    on, off = acts[labels] @ direction, acts[~labels] @ direction
+    gap = (on.mean() - off.mean()).item()
+    return gap, gap / (0.5 * (on.var() + off.var())).sqrt().item()
+
+
+def best_separating_direction(acts, labels, basis):
+    """The unit direction inside the span of `basis`'s orthonormal rows ([m, d]) with the largest d' for the
+    bool `labels`: Fisher's discriminant w = S_within^-1 (m1 - m0) in the basis's coordinates, mapped back.
+    Its sign makes the class True the larger side."""
+    z = acts @ basis.T
+    within = torch.cov(z[labels].T) + torch.cov(z[~labels].T)
+    ridge = 1e-9 * within.diagonal().mean() * torch.eye(len(basis), dtype=z.dtype)  # keeps the solve defined
+    w = torch.linalg.solve(within + ridge, z[labels].mean(0) - z[~labels].mean(0)) @ basis
+    return w / w.norm()
+
+
+# ---------------------------------------------------------------- the illusion, built into an equivalent network
+
+def add_units(mlp, layer, w_in, b_in, w_out):
+    """A copy of `mlp` with m units appended to hidden layer `layer`: unit j is ReLU(w_in[j] . x + b_in[j]) of
+    the layer below and the next layer reads it through column w_out[:, j] (w_in [m, in], b_in [m],
+    w_out [next, m]). The original units keep their indices 0..d-1."""
+    old_in, old_next = mlp.layers[layer], mlp.next_linear(layer)
+    with torch.random.fork_rng():  # nn.Linear's random init is overwritten below: keep the caller's RNG untouched
+        wider_in = nn.Linear(old_in.in_features, old_in.out_features + len(w_in), dtype=DTYPE)
+        wider_next = nn.Linear(old_next.in_features + len(w_in), old_next.out_features, dtype=DTYPE)
+    with torch.no_grad():
+        wider_in.weight.copy_(torch.cat([old_in.weight, w_in]))
+        wider_in.bias.copy_(torch.cat([old_in.bias, b_in]))
+        wider_next.weight.copy_(torch.cat([old_next.weight, w_out], dim=1))
+        wider_next.bias.copy_(old_next.bias)
+    new = copy.deepcopy(mlp)
+    new.layers[layer] = wider_in
+    if layer + 1 < len(new.layers):
+        new.layers[layer + 1] = wider_next
+    else:
+        new.out = wider_next
+    return new.requires_grad_(False)
+
+
+def add_disconnected_copy(mlp, layer):
+    """Append to hidden layer `layer` a copy of its d units (same incoming weights and biases) that the next
+    layer never reads (outgoing weights 0): the copy's directions lie in the next weight's null space, move
+    with the inputs like the originals, and change nothing. Same function on every input."""
+    lin = mlp.layers[layer]
+    return add_units(mlp, layer, lin.weight, lin.bias, torch.zeros(mlp.next_weight(layer).shape, dtype=DTYPE))
+
+
+def plant_dormant_pathway(mlp, layer, effect):
+    """Append to hidden layer `layer` one dormant unit: incoming weights and bias 0, so it is ReLU(0) = 0 on
+    every input, and the next layer reads it through the column `effect` ([next width]). Same function on
+    every input; but a patch that sets the unit to t adds t * effect to the next layer's pre-activation."""
+    d_in, d_next = mlp.layers[layer].in_features, mlp.next_weight(layer).shape[0]
+    return add_units(mlp, layer, torch.zeros(1, d_in, dtype=DTYPE), torch.zeros(1, dtype=DTYPE),
+                     effect.reshape(d_next, 1))
+
+
+def illusion_direction(disconnected, dormant_index):
+    """v = (u + e_dormant) / sqrt(2): `disconnected` (u, a unit vector [D] in the next weight's null space)
+    plus the dormant unit's axis. Patching along v, h' = h_base + v v^T (h_source - h_base), moves the dormant
+    unit (0 in both runs) to u^T (h_source - h_base) / 2: the difference the disconnected part sees, handed to
+    the dormant pathway. Neither half alone moves anything the next layer reads on natural inputs."""
+    v = disconnected.clone()
+    v[dormant_index] = v[dormant_index] + 1.0
+    return v / v.norm()
+
+
+def embed_vector(vector, size, offset=0):
+    """`vector` placed at positions offset.. of a zero vector of length `size` (a direction of the widened layer)."""
+    out = torch.zeros(size, dtype=vector.dtype)
+    out[offset:offset + len(vector)] = vector
+    return out
+
+
+def variable_direction(mlp, shapes, layer, basis, variable="V1", n=4000, seed=TRAIN_SEED):
+    """u: the unit direction inside the span of `basis` ([k, d], e.g. DAS's subspace for `variable`) along the
+    class-mean difference of the variable, mean(h | variable true) - mean(h | false), on n training inputs."""
+    ids = make_inputs(n, len(shapes), seed)
+    acts, labels = mlp.hidden(embed(ids, shapes), layer), high_level(ids)[VARIABLES.index(variable)]
+    gap = acts[labels].mean(0) - acts[~labels].mean(0)
+    u = gap @ basis.T @ basis
+    return u / u.norm()
+
+
+def build_illusion(mlp, shapes, layer, u, n=4000, seed=TRAIN_SEED):
+    """The two constructions of the chapter, both from a real V1 direction u ([d]) of the trained network:
+
+    "own null space": one dormant unit, whose outgoing column is gain * W_next u, and the disconnected part
+        u_null = the direction in W_next's null space (of the original units) that best separates V1; the gain
+        2 * gap(u) / gap(u_null) makes the dormant unit hand on u's V1 gap (class-mean differences).
+    "planted copy": a disconnected copy of the layer's units, then the dormant unit with column 2 W_next u;
+        the disconnected part is u on the copy's units, so the patch gives the next layer exactly
+        2 W_next u (u^T dh / 2) = W_next u u^T dh: the original network patched along u.
+
+    Returns {name: (network, v = the 1-D patch direction, its disconnected part, its dormant part)}."""
+    d, W = len(u), mlp.next_weight(layer)
+    ids = make_inputs(n, len(shapes), seed)
+    acts, v1 = mlp.hidden(embed(ids, shapes), layer), high_level(ids)[0]
+    u_null = best_separating_direction(acts, v1, null_space(W))
+    gain = 2 * separation(acts, v1, u)[0] / separation(acts, v1, u_null)[0]
+    out = {}
+    for name, net, disconnected in (
+            ("own null space", plant_dormant_pathway(mlp, layer, gain * W @ u), embed_vector(u_null, d + 1)),
+            ("planted copy", plant_dormant_pathway(add_disconnected_copy(mlp, layer), layer, 2 * W @ u),
+             embed_vector(u, 2 * d + 1, offset=d))):
+        dormant = torch.eye(len(disconnected), dtype=DTYPE)[-1]  # the dormant unit is the layer's last
+        out[name] = (net, illusion_direction(disconnected, len(disconnected) - 1), disconnected, dormant)
+    return out
+
+
+def illusion_report(mlp, shapes, pairs, layer, u):
+    """For each construction of `build_illusion(mlp, shapes, layer, u)`, on `pairs` (V1's counterfactuals):
+    whether it computes the same function (logits equal to 1e-12 on 4000 held-out inputs), the IIA of the
+    1-D patch along v and along each of its parts alone, the null fraction of the patch along v, and the
+    natural variance along the disconnected part, the dormant part and v."""
+    x = embed(make_inputs(4000, len(shapes), TEST_SEED), shapes)
+    report = {}
+    for name, (net, v, disconnected, dormant) in build_illusion(mlp, shapes, layer, u).items():
+        with torch.no_grad():
+            same = torch.allclose(net(x), mlp(x), rtol=0, atol=1e-12)
+            h_base, h_source = (net.hidden(embed(pairs[side], shapes), layer) for side in ("base", "source"))
+            patch = subspace_swap(h_base, h_source, v[None]) - h_base
+            report[name] = {
+                "same_function": same,
+                "iia": score(net, shapes, pairs, layer, v[None], "V1"),
+                "disconnected_iia": score(net, shapes, pairs, layer, disconnected[None], "V1"),
+                "dormant_iia": score(net, shapes, pairs, layer, dormant[None], "V1"),
+                "null_fraction": null_fraction(patch, null_space(net.next_weight(layer))),
+                "natural_variance": natural_variance(net.hidden(x, layer), torch.stack([disconnected, dormant, v])).tolist(),
+            }
+    return report
+
+
 # ---------------------------------------------------------------- the chapter's run
 
 LAYER, K = 0, 2  # chosen on the validation pairs: layer 0 is the only layer where DAS reached 0.95 there
@@ -291,11 +437,13 @@ LAYER, K = 0, 2  # chosen on the validation pairs: layer 0 is the only layer whe
 N_NEURON_SETS, N_RANDOM = 20, 5
 
 
-def run(layer=LAYER, k=K, n_pairs=2000, progress=print):
+def run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
     """The chapter's numbers: the MLP's accuracy, then IIA on the same held-out pairs for DAS and the
-    controls, each as {"all": ..., "changed": ...} (the lower of V1's and V2's where there are two)."""
+    controls, each as {"all": ..., "changed": ...} (the lower of V1's and V2's where there are two), then
+    the illusion (`illusion_report`) and the diagnostics of DAS's own subspaces. `mlp`: the chapter's
+    trained MLP if you have it already (train_mlp(make_shapes())), else it is trained here."""
     shapes = make_shapes()
-    mlp = train_mlp(shapes)
+    mlp = train_mlp(shapes) if mlp is None else mlp
     progress(f"MLP trained: held-out accuracy {task_accuracy(mlp, shapes):.3f}")
     validation, test = make_pairs(n_pairs, VALIDATION_SEED), make_pairs(n_pairs, TEST_SEED)
     d = mlp.layers[layer].out_features
@@ -308,17 +456,27 @@ def run(layer=LAYER, k=K, n_pairs=2000, progress=print):
     identity = torch.eye(d, dtype=DTYPE)
     wrong = train_das(mlp, shapes, layer, k, variables=("A",))
     W = mlp.next_weight(layer)
-    h_base, h_source = (mlp.hidden(embed(test[side], shapes), layer) for side in ("base", "source"))
+    with torch.no_grad():
+        h_base, h_source = (mlp.hidden(embed(test[side], shapes), layer) for side in ("base", "source"))
+        full_logits = interchange(mlp, embed(test["base"], shapes), embed(test["source"], shapes), layer, identity)
+        acts = mlp.hidden(embed(make_inputs(4000, len(shapes), TEST_SEED), shapes), layer)
+    u = variable_direction(mlp, shapes, layer, variable_basis(rotation, 0, k))
     return {
-        "mlp": mlp, "shapes": shapes, "rotation": rotation, "test": test, "layer": layer, "k": k,
+        "mlp": mlp, "shapes": shapes, "rotation": rotation, "test": test, "layer": layer, "k": k, "u": u,
         "task_accuracy": task_accuracy(mlp, shapes),
         "das": das,
         "neuron": score_both(mlp, shapes, test, layer, neurons, k)["min"],
         "random": {part: sum(r[part] for r in randoms) / len(randoms) for part in ("all", "changed")},
+        # Full patching replaces V1 and V2 at once, so it gives the source's own answer (V1_s = V2_s): V1's
+        # counterfactual (V1_s = V2_b) only where V2_s = V2_b, about half the pairs. Checked here directly:
         "full": score_both(mlp, shapes, test, layer, torch.cat([identity, identity]), d)["min"],
+        "full_gives_source_answer": iia(full_logits, high_level(test["source"])[2].long()),
         "wrong_model": score(mlp, shapes, test, layer, wrong.R_k.detach(), "A"),
+        "u_iia": score(mlp, shapes, test, layer, u[None], "V1"),
+        "illusion": illusion_report(mlp, shapes, test, layer, u),
         "das_null_fraction": [null_fraction(subspace_swap(h_base, h_source, variable_basis(rotation, i, k)) - h_base,
                                             null_space(W)) for i in range(len(VARIABLES))],
+        "das_natural_variance": natural_variance(acts, rotation.R_k.detach()).tolist(),
     }
 
 
@@ -329,7 +487,17 @@ def summary(result):
     for name in ("das", "neuron", "random", "full", "wrong_model"):
         scores = result[name]["min"] if name == "das" else result[name]
         out[f"{name}_iia"], out[f"{name}_iia_changed"] = scores["all"], scores["changed"]
+    out["full_gives_source_answer"] = result["full_gives_source_answer"]
     out["das_null_fraction"] = result["das_null_fraction"]
+    out["das_natural_variance"] = result["das_natural_variance"]
+    out["u_iia"], out["u_iia_changed"] = result["u_iia"]["all"], result["u_iia"]["changed"]
+    for prefix, name in (("illusion", "planted copy"), ("illusion_own_null", "own null space")):
+        ill = result["illusion"][name]
+        for key, part in (("", "iia"), ("_null_part", "disconnected_iia"), ("_dormant_part", "dormant_iia")):
+            out[f"{prefix}{key}_iia"], out[f"{prefix}{key}_iia_changed"] = ill[part]["all"], ill[part]["changed"]
+        out[f"{prefix}_null_fraction"] = ill["null_fraction"]
+        out[f"{prefix}_natural_variance"] = ill["natural_variance"]  # [null part, dormant part, v]
+        out[f"{prefix}_same_function"] = ill["same_function"]
     return {key: round(v, 4) if isinstance(v, float) else [round(x, 4) for x in v] if isinstance(v, list) else v
             for key, v in out.items()}
 
@@ -341,6 +509,10 @@ def main():
     for name in ("das", "neuron", "random", "full", "wrong_model"):
         print(f"{name:12s} IIA all pairs {numbers[name + '_iia']:.3f}   label-changing pairs "
               f"{numbers[name + '_iia_changed']:.3f}", file=sys.stderr)
+    for prefix in ("illusion", "illusion_own_null"):
+        print(f"{prefix:17s} IIA along v {numbers[prefix + '_iia']:.3f} (label-changing {numbers[prefix + '_iia_changed']:.3f}); "
+              f"null part alone {numbers[prefix + '_null_part_iia_changed']:.3f}, dormant part alone "
+              f"{numbers[prefix + '_dormant_part_iia_changed']:.3f} (label-changing)", file=sys.stderr)
     print(json.dumps(numbers))
 
 

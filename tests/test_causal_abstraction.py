@@ -42,6 +42,52 @@ def test_das_and_controls(result):
     assert result["full_iia"] <= 0.6  # the whole layer carries V1 and V2: the source's answer, right half the time
 
 
+def test_full_patching_gives_the_source_answer(result):
+    # full_iia is low because full patching also swaps V2; the network itself follows the source exactly.
+    assert result["full_gives_source_answer"] >= 0.99
+
+
+def test_the_illusion(result):
+    assert result["illusion_same_function"] and result["illusion_own_null_same_function"]
+    assert result["illusion_iia"] >= 0.9 and result["illusion_iia_changed"] >= 0.85
+    assert result["illusion_iia"] == result["u_iia"]  # by construction: the patch along u, rerouted
+    for part in ("null_part", "dormant_part"):  # neither half alone changes an answer
+        assert result[f"illusion_{part}_iia_changed"] <= 0.05, part
+    null_part, dormant_part, _ = result["illusion_natural_variance"]
+    assert dormant_part == 0 and null_part > 0.5
+    assert 0.45 <= result["illusion_null_fraction"] <= 0.65
+    assert min(result["das_natural_variance"]) > 0.5  # DAS's own directions are not dormant
+    assert result["illusion_own_null_iia_changed"] <= 0.7  # this network's null space carries little V1
+
+
+def test_planted_network_is_the_same_function_and_reroutes_the_patch():
+    torch.manual_seed(0)
+    mlp = toy.MLP(in_dim=6, hidden=(5, 3)).requires_grad_(False)
+    x_base, x_source = torch.randn(50, 6, dtype=toy.DTYPE), torch.randn(50, 6, dtype=toy.DTYPE)
+    u = torch.randn(5, dtype=toy.DTYPE)
+    u = u / u.norm()
+    planted = toy.plant_dormant_pathway(toy.add_disconnected_copy(mlp, 0), 0, 2 * mlp.next_weight(0) @ u)
+    assert planted.layers[0].out_features == 11
+    assert torch.allclose(planted(x_base), mlp(x_base), rtol=0, atol=1e-12)
+    assert torch.all(planted.hidden(x_base, 0)[:, -1] == 0)  # dormant
+    v = toy.illusion_direction(toy.embed_vector(u, 11, offset=5), 10)
+    assert v.norm().item() == pytest.approx(1.0)
+    assert torch.allclose(toy.interchange(planted, x_base, x_source, 0, v[None]),
+                          toy.interchange(mlp, x_base, x_source, 0, u[None]), atol=1e-12)
+    for part in (toy.embed_vector(u, 11, offset=5), torch.eye(11, dtype=toy.DTYPE)[-1]):  # each half: nothing
+        assert torch.allclose(toy.interchange(planted, x_base, x_source, 0, part[None]), mlp(x_base), atol=1e-12)
+
+
+def test_best_separating_direction_finds_the_informative_axis():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.rand(400, generator=g) < 0.5
+    acts = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    acts[:, 1] += 3 * labels  # only axis 1 tells the classes apart
+    w = toy.best_separating_direction(acts, labels, torch.eye(3, dtype=torch.float64))
+    assert w[1] > 0.95
+    assert toy.separation(acts, labels, w)[1] > 2.5
+
+
 def test_cli_prints_the_json(result):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     out = subprocess.run([sys.executable, "-m", "dascourse.toy"], capture_output=True, text=True, check=True, env=env)
