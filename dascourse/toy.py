@@ -213,7 +213,7 @@ def score(mlp, shapes, pairs, layer, basis, variable):
 
 # ---------------------------------------------------------------- DAS
 
-def train_das(mlp, shapes, layer, k, variables=VARIABLES, steps=400, lr=1e-2, batch_size=128, seed=TRAIN_SEED,
+def train_das(mlp, shapes, layer, k, variables=VARIABLES, steps=800, lr=1e-2, batch_size=128, seed=TRAIN_SEED,
               n_pairs=8000):
     """One RotatedSubspace(d, len(variables) * k): variable i is aligned with rows i*k .. (i+1)*k - 1 of R_k.
     Each step draws batch_size fresh training pairs per variable (seed `seed`), swaps that variable's
@@ -434,6 +434,9 @@ def illusion_report(mlp, shapes, pairs, layer, u):
 LAYER, K = 0, 2  # chosen on the validation pairs: layer 0 is the only layer where DAS reached 0.95 there
 # (layer 0: 0.95-0.99 for k = 1, 2, 4; layer 1: 0.74-0.84; layer 2: ~0.5), and k = 2 is the smallest k with
 # validation IIA >= 0.95 for both V1 and V2 (0.970 and 0.973).
+# steps = 800 (train_das): validation IIA for the lower of V1 and V2 was 0.963 / 0.969 / 0.975 after 400 / 800 /
+# 1200 steps in the plain CPU mode and 0.948 / 0.969 / 0.967 in the course's AVX2 mode (the notebook's), whose
+# different rounding trains a slightly different MLP: 800 clears 0.95 in both.
 N_NEURON_SETS, N_RANDOM = 20, 5
 
 

