@@ -117,7 +117,8 @@ def test_chapter_starts_with_learner_badge_setup_cell_and_model_setting(chapter)
     assert COURSE.colab_line(chapter.name) in nb.cells[0].source, "cell 0 needs the Colab badge of the learner version"
     assert nb.cells[1].source == COURSE.setup_cell(), "every chapter starts with the same setup cell (`make learner`)"
     assert "hide-input" in nb.cells[1].metadata.get("tags", []), "the setup cell is collapsed on the site"
-    assert any(re.search(r"^MODEL = None\b", c.source, re.MULTILINE) for c in nb.cells[:6]), "MODEL setting missing"
+    if any("load_model(" in c.source for c in nb.cells):  # a chapter without the language model (04) sets none
+        assert any(re.search(r"^MODEL = None\b", c.source, re.MULTILINE) for c in nb.cells[:6]), "MODEL setting missing"
 
 
 def run_setup_cell(in_colab, monkeypatch):

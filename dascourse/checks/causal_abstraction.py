@@ -1,0 +1,89 @@
+"""Checks for the causal-abstraction chapter's exercises (hierarchical equality, dascourse.toy). No language model."""
+import functools
+
+import torch
+
+from .. import toy
+from . import expect, passed
+
+
+@functools.lru_cache(maxsize=1)
+def _setting():
+    """The chapter's shapes and trained MLP (the same seeds, so the same network as the chapter's)."""
+    shapes = toy.make_shapes()
+    return shapes, toy.train_mlp(shapes)
+
+
+def _cases(mlp, shapes):
+    d = mlp.layers[toy.LAYER].out_features
+    pairs = toy.make_pairs(8, seed=11)
+    x_base, x_source = toy.embed(pairs["base"], shapes), toy.embed(pairs["source"], shapes)
+    yield "a random 2-dim subspace", x_base, x_source, toy.random_bases(d, 1, 1, seed=3)[0]
+    yield "two neurons", x_base, x_source, toy.neuron_bases(d, 1, 1, seed=4)[0]
+    yield "the whole layer (identity)", x_base, x_source, torch.eye(d, dtype=toy.DTYPE)
+
+
+def check_interchange(interchange):
+    """interchange(mlp, x_base, x_source, layer, basis) = the MLP's logits on x_base with hidden layer
+    `layer`'s subspace (orthonormal rows of basis, [k, d]) taken from x_source:
+    h' = h_base + B^T B (h_source - h_base), then the layers above `layer`."""
+    shapes, mlp = _setting()
+    layer = toy.LAYER
+    for name, x_base, x_source, basis in _cases(mlp, shapes):
+        copies = [t.clone() for t in (x_base, x_source, basis)]
+        with torch.no_grad():
+            got = interchange(mlp, x_base, x_source, layer, basis)
+        expect(all(torch.equal(a, b) for a, b in zip(copies, (x_base, x_source, basis))),
+               f"{name}: your function changed its inputs (an in-place op such as `h[...] = ...` or `+=` on "
+               f"a tensor you were given). Build h' as a new tensor.")
+        expect(isinstance(got, torch.Tensor) and tuple(got.shape) == (len(x_base), 2),
+               f"{name}: expected logits of shape {(len(x_base), 2)} (one row of 2 logits per pair), got "
+               f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}.")
+        want = toy.interchange(mlp, x_base, x_source, layer, basis)
+        expect(not torch.allclose(got, mlp(x_base), atol=1e-9) or torch.allclose(want, mlp(x_base), atol=1e-9),
+               f"{name}: you returned the base's own logits: the swap changed nothing. Read h_source at layer "
+               f"{layer}, add B^T B (h_source - h_base) to h_base, and run the layers above.")
+        expect(not torch.allclose(got, mlp(x_source), atol=1e-9) or torch.allclose(want, mlp(x_source), atol=1e-9),
+               f"{name}: you returned the source's logits, as if the whole layer came from the source. Only "
+               f"the part of h_source - h_base inside the subspace moves: B^T B (h_source - h_base).")
+        expect(torch.allclose(got, want, atol=1e-9),
+               f"{name}: wrong logits. Usual mistakes: projecting with B B^T instead of B^T B (rows are vectors: "
+               f"(h_source - h_base) @ B.T @ B), patching the input or the wrong layer (mlp.hidden(x, layer) "
+               f"is the output of hidden layer `layer`, after its ReLU), or running the whole MLP again on h' "
+               f"instead of only the layers above (mlp.from_hidden(h, layer)).")
+    _, x_base, x_source, basis = next(_cases(mlp, shapes))
+    with torch.no_grad():
+        one = interchange(mlp, x_base[:1], x_source[:1], layer, basis)
+    expect(tuple(one.shape) == (1, 2) and torch.allclose(one, toy.interchange(mlp, x_base[:1], x_source[:1], layer,
+                                                                               basis), atol=1e-9),
+           "A batch of one pair must give logits of shape (1, 2): avoid .squeeze(), which drops the batch axis.")
+    passed("interchange")
+
+
+def check_train_das(train_das, steps=300):
+    """train_das(mlp, h_base, h_source, labels, layer, k, steps) -> a [k, d] tensor with orthonormal rows
+    (or a RotatedSubspace) whose swap makes the MLP give the counterfactual labels. Checked on V1 with the
+    chapter's layer and k: held-out IIA must reach 0.9 within `steps` steps."""
+    shapes, mlp = _setting()
+    layer, k = toy.LAYER, toy.K
+    train = toy.make_pairs(4000, seed=21)
+    with torch.no_grad():
+        h_base, h_source = (mlp.hidden(toy.embed(train[side], shapes), layer) for side in ("base", "source"))
+    labels = toy.counterfactual_labels(train["base"], train["source"], "V1")
+    got = train_das(mlp, h_base, h_source, labels, layer, k, steps)
+    basis = got.R_k if hasattr(got, "R_k") else got
+    expect(isinstance(basis, torch.Tensor) and tuple(basis.shape) == (k, h_base.shape[1]),
+           f"Return the trained R_k, a [k, d] = [{k}, {h_base.shape[1]}] tensor (or the RotatedSubspace itself); "
+           f"got {tuple(basis.shape) if isinstance(basis, torch.Tensor) else type(basis).__name__}.")
+    basis = basis.detach().to(toy.DTYPE)
+    expect(torch.allclose(basis @ basis.T, torch.eye(k, dtype=toy.DTYPE), atol=1e-4),
+           "The rows of R_k are not orthonormal: train a RotatedSubspace(d, k) (its orthogonal parametrization keeps "
+           "them so), not a plain nn.Parameter.")
+    held_out = toy.score(mlp, shapes, toy.make_pairs(2000, toy.TEST_SEED), layer, basis, "V1")
+    expect(held_out["all"] >= 0.9,
+           f"Held-out IIA for V1 is {held_out['all']:.3f} (label-changing pairs {held_out['changed']:.3f}); it should "
+           f"reach 0.9 within {steps} steps. Usual mistakes: the loss uses the base's own labels instead of the "
+           f"counterfactual ones; the optimizer was given the MLP's parameters instead of the rotation's; "
+           f"opt.zero_grad() is missing (gradients pile up); the learning rate is far from 1e-2; the swap is not "
+           f"applied before running mlp.from_hidden(h', layer).")
+    passed("train_das")
