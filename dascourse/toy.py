@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .rotation import RotatedSubspace
+from .interventions import RotatedSubspace
 
 # The knobs below (shape pool, widths, layer, k, steps, lr) were chosen on the VALIDATION pairs (seed
 # VALIDATION_SEED); the held-out pairs (TEST_SEED) are used only to report.
