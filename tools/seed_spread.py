@@ -1,6 +1,6 @@
 """How much chapter 5's numbers move with the seed: its DAS run repeated for several seeds.
 
-For each seed, `das.train_das` with the chapter's knobs (layer 12, k = 256, 100 steps, lr 3e-3, 32 pairs per
+For each seed, `train_das` with the chapter's knobs (layer 12, k = 256, 100 steps, lr 3e-3, 32 pairs per
 step) on the pairs of the chapter's training cities, then IIA on the chapter's three evaluation sets (128
 training pairs, 128 held-out pairs, 64 unseen-country pairs). Seed 0 is the chapter's own run, so its row
 repeats the chapter's table to the digit when run in the same numeric mode. The seed sets R_k's random start
@@ -18,7 +18,9 @@ import pandas as pd
 import torch
 
 import dascourse as dc
-from dascourse import das
+from dascourse.metrics import iia
+from dascourse.pairs import answer_ids, make_pairs, patch_pairs, split_by_city
+from dascourse.train import train_das
 
 KNOBS = dict(layer=12, k=256, steps=100, lr=3e-3, batch_size=32)
 
@@ -26,25 +28,25 @@ KNOBS = dict(layer=12, k=256, steps=100, lr=3e-3, batch_size=32)
 def evaluation_sets(model):
     """The chapter's cities and pairs: (train_pairs, {split name: pairs})."""
     facts = dc.known_facts(model, "country")
-    train_cities, test_cities, unseen_cities = das.split_by_city(facts, test_frac=0.2, seed=0)
-    train_pairs = das.make_pairs(model, train_cities)
+    train_cities, test_cities, unseen_cities = split_by_city(facts, test_frac=0.2, seed=0)
+    train_pairs = make_pairs(model, train_cities)
     return train_pairs, {
         "train": train_pairs.sample(n=128, random_state=0),
-        "held_out": das.make_pairs(model, test_cities, n=128, seed=0),
-        "unseen_country": das.make_pairs(model, test_cities, unseen_cities, n=64, seed=0),
+        "held_out": make_pairs(model, test_cities, n=128, seed=0),
+        "unseen_country": make_pairs(model, test_cities, unseen_cities, n=64, seed=0),
     }
 
 
 def seed_row(model, train_pairs, sets, seed, knobs):
     """Train one rotation with `seed` and score it: a dict of IIA per evaluation set and the final loss."""
     layer = knobs["layer"]
-    rotation, losses = das.train_das(model, train_pairs, layer, knobs["k"], knobs["steps"], knobs["lr"],
+    rotation, losses = train_das(model, train_pairs, layer, knobs["k"], knobs["steps"], knobs["lr"],
                                      knobs["batch_size"], seed, progress=False)
     row = {"seed": seed, "loss_last_10": sum(losses[-10:]) / len(losses[-10:])}
     with torch.no_grad():
         for name, pairs in sets.items():
-            logits = das.patch_pairs(model, pairs, layer, rotation)
-            row[f"iia_{name}"] = das.iia(logits, das.answer_ids(model, pairs["source_country"]))
+            logits = patch_pairs(model, pairs, layer, rotation)
+            row[f"iia_{name}"] = iia(logits, answer_ids(model, pairs["source_country"]))
     return row
 
 
