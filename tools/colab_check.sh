@@ -19,6 +19,9 @@ SECONDS=0
 py="$work/venv/bin/python"
 # No pin on torch: Colab brings its own, newer than requirements.txt's.
 "$py" -m pip install -q --disable-pip-version-check torch ipykernel nbclient nbformat pyyaml
+# A kept COLAB_CHECK_DIR may hold an earlier build of the same version, which pip would keep: Colab starts
+# without the course, so remove it.
+"$py" -m pip uninstall -y -q dascourse 2>/dev/null || true
 echo "colab-check: fresh $("$py" --version) with torch and Jupyter (${SECONDS} s)"
 rm -rf "$work/dist"
 "$py" -m pip wheel -q --disable-pip-version-check --no-deps -w "$work/dist" .
