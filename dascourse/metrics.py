@@ -8,22 +8,59 @@ For RAVEL's scores, with a swap h' = swap(h_base, h_source) at `layer`:
                   whose answer to the prompt asking for a is still the base's value
     Disentangle = (Cause + mean over a of Isolate[a]) / 2
 
+Pairs share entities (each city is the base or the source of many pairs), so a pair score's error
+bar must come from resampling entities, not pairs: `entity_interval`.
+
 Every method is judged the same way: DAS, the baselines (baselines.py) and full patching are all
 interventions with the call shape swap(h_base, h_source).
 """
+import numpy as np
 import pandas as pd
 import torch
 
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, patch_pairs
 
 
-def iia(logits, targets):
-    """Interchange intervention accuracy: the share of rows whose top logit is the target token."""
+def hits(logits, targets):
+    """[n] bool: row i's top logit is its target token (the pairs IIA counts)."""
     if len(logits) != len(targets):
         raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets.")
     if len(targets) == 0:
         raise ValueError("No rows given: pass the logits of at least one pair and its target token id.")
-    return (logits.argmax(-1) == torch.as_tensor(targets, device=logits.device)).float().mean().item()
+    return (logits.argmax(-1) == torch.as_tensor(targets, device=logits.device)).cpu()
+
+
+def iia(logits, targets):
+    """Interchange intervention accuracy: the share of rows whose top logit is the target token."""
+    return hits(logits, targets).float().mean().item()
+
+
+def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
+    """A `level` interval for a pair score (IIA, Cause, Isolate) that respects shared entities.
+
+    correct: [n] 0/1 per pair; base, source: the pair's two entity names. Each of n_boot resamples draws
+    the entities with replacement (entity e drawn m_e times), so pair i counts m_{base_i} * m_{source_i} times:
+        score* = sum_i m_{base_i} m_{source_i} correct_i / sum_i m_{base_i} m_{source_i}
+    Returns (lo, hi), the (1 - level)/2 and (1 + level)/2 quantiles of score* over the resamples that keep
+    at least one pair. With many pairs on few entities this is far wider than a binomial interval, as it
+    should be: a new sample of pairs from the same few cities would not be independent of this one.
+    """
+    correct = np.asarray(correct, dtype=float)
+    base, source = np.asarray(base), np.asarray(source)
+    if not len(correct) == len(base) == len(source):
+        raise ValueError(f"correct, base and source must have one entry per pair; got {len(correct)}, "
+                         f"{len(base)} and {len(source)}.")
+    if len(correct) == 0:
+        raise ValueError("No pairs given: an interval needs at least one scored pair.")
+    entities, index = np.unique(np.concatenate([base, source]), return_inverse=True)
+    b, s = index[:len(base)], index[len(base):]
+    rng = np.random.default_rng(seed)
+    m = rng.multinomial(len(entities), np.full(len(entities), 1 / len(entities)), size=n_boot)  # [n_boot, entities]
+    w = m[:, b] * m[:, s]                                                                   # [n_boot, pairs]
+    total = w.sum(1)
+    score = (w @ correct)[total > 0] / total[total > 0]
+    lo, hi = np.quantile(score, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "language"), template=0,
@@ -34,23 +71,28 @@ def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "l
     Cause: IIA of `attribute` over all pairs. Isolate[a]: among the pairs whose base and source differ
     in a (first answer token), a seeded sample of up to n_isolate; h_source comes from the source's
     prompt asking for a, and we count the patched answers that are still the base's a.
+    cause_ci and isolate_ci[a]: 95% intervals from resampling entities (`entity_interval`).
     """
     if not keep or isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
     check_pair_columns(pairs, [attribute, *keep])
-    cause = iia(patch_pairs(model, pairs, layer, swap, attribute, template),
-                answer_ids(model, pairs[f"source_{attribute}"]))
-    isolate, n = {}, {}
+    cause_hits = hits(patch_pairs(model, pairs, layer, swap, attribute, template),
+                      answer_ids(model, pairs[f"source_{attribute}"]))
+    cause = cause_hits.float().mean().item()
+    isolate, isolate_ci, n = {}, {}, {}
     for a in keep:
         differ = isolate_pairs(model, pairs, a)
         if len(differ) == 0:
             raise ValueError(f"No pair's base and source differ in {a!r}, so Isolate cannot be measured; "
                              f"use more varied cities or drop {a!r} from keep.")
         sample = differ.sample(n=min(n_isolate, len(differ)), random_state=seed)
-        isolate[a] = iia(patch_pairs(model, sample, layer, swap, a, template), answer_ids(model, sample[f"base_{a}"]))
+        kept = hits(patch_pairs(model, sample, layer, swap, a, template), answer_ids(model, sample[f"base_{a}"]))
+        isolate[a] = kept.float().mean().item()
+        isolate_ci[a] = entity_interval(kept, sample["base"], sample["source"])
         n[a] = len(sample)
     isolate["mean"] = sum(isolate[a] for a in keep) / len(keep)
     return {"cause": cause, "isolate": isolate, "disentangle": (cause + isolate["mean"]) / 2,
+            "cause_ci": entity_interval(cause_hits, pairs["base"], pairs["source"]), "isolate_ci": isolate_ci,
             "n_pairs": len(pairs), "n_isolate": n}
 
 
