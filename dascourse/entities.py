@@ -12,7 +12,11 @@ from .prompts import PLACEHOLDER, TEMPLATES
 
 def load_entities(path=None):
     """The table at `path` (default: the shipped city table), first column renamed `city`."""
-    table = load_cities(path)
+    try:
+        table = load_cities(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start} cannot be read): save it as CSV in UTF-8, "
+                         f"e.g. with a spreadsheet's 'CSV UTF-8' export.") from None
     if table.shape[1] < 2:
         raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
                          f"entity name, e.g. a header 'company,ceo,country'.")
@@ -69,3 +73,12 @@ def known_rows(model, table, attribute, others=(), template=0):
         rows[other] = rows[other].where(~blank)
         skipped[other] = int(blank.sum())
     return rows, skipped
+
+
+def require_entities(rows, needed, attribute, path=None, why="to make pairs"):
+    """Raise a ValueError about the user's table when `rows` (the entities the model knows) are fewer than
+    `needed`: the message says how many the model knows and what to do, not which helper would fail."""
+    if len(rows) < needed:
+        raise ValueError(f"The model knows the {attribute!r} of only {len(rows)} entit{'y' if len(rows) == 1 else 'ies'} "
+                         f"of {path or 'the city table'}; {needed} are needed {why}. Add rows the model is likely "
+                         f"to know (well-known entities), or choose another attribute.")
