@@ -46,7 +46,7 @@ def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n
     """Cause of `swap` on `pairs` (and, per attribute a of `keep`, Isolate on a seeded sample of up to
     n_isolate pairs whose answers for a differ; Disentangle) with 95% entity intervals (metrics.scores).
 
-    Adds n_entities[score] (entities in the pairs a score rests on) and few_pairs: the scores resting on
+    Adds n_entities_scored[score] (entities in the pairs a score rests on) and few_pairs: the scores resting on
     fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, whose intervals say more than the score does.
     A kept attribute that no pair's base and source differ in has Isolate None (nothing to measure).
     """
@@ -63,9 +63,9 @@ def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n
     for a in keep:  # the sample metrics.scores draws for a
         differ = isolate_pairs(model, pairs, a)
         counted[a] = differ.sample(n=min(n_isolate, len(differ)), random_state=0)
-    result["n_entities"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in counted.items()}
+    result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in counted.items()}
     result["few_pairs"] = [name for name, p in counted.items()
-                           if len(p) < FEW_PAIRS or result["n_entities"][name] < FEW_ENTITIES]
+                           if len(p) < FEW_PAIRS or result["n_entities_scored"][name] < FEW_ENTITIES]
     return result
 
 
@@ -111,7 +111,7 @@ def _flat(result):
     if result["isolate"]:
         row["val_isolate"], row["val_disentangle"] = result["isolate"]["mean"], result["disentangle"]
     return {**{key: round(v, 4) for key, v in row.items()}, "n_val_pairs": result["n_pairs"],
-            "n_val_entities": result["n_entities"]["cause"]}
+            "n_val_entities": result["n_entities_scored"]["cause"]}
 
 
 def best_configuration(rows, by="val_cause"):
