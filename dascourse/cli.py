@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from .cache import atomic_open
-from .entities import check_columns, known_rows, load_entities, require_entities, template_for
+from .entities import (check_columns, few_entities_warning, known_rows, load_entities, require_entities,
+                       template_for)
 from .interventions import check_k
 from .model import ModelUnavailableError, load_model, set_seed
 from .pairs import make_pairs, split_by_city
@@ -54,6 +55,9 @@ def train(args):
     if len(pairs) == 0:
         raise ValueError(f"The {len(train_rows)} training entities of {args.entities or 'the city table'} all share one "
                          f"{args.attribute!r} (first token): add entities with other values.")
+    warning = few_entities_warning(len(train_rows), args.entities)
+    if warning:
+        print(warning, file=sys.stderr)
     rotation, losses = train_das(model, pairs, args.layer, args.k, args.steps, args.lr, args.batch_size,
                                  args.seed, keep=tuple(keep), attribute=args.attribute, template=templates)
     held_out = [*test_rows["city"], *unseen_rows["city"]]

@@ -9,6 +9,10 @@ two-shot template built from the table itself (`template_for`).
 from .facts import known_facts, load_cities
 from .prompts import PLACEHOLDER, TEMPLATES
 
+# Below this many training entities DAS memorizes them: on the city table (dascourse/data/learning_curve.csv,
+# book/learning_curve.md) held-out Cause is still far from its plateau. `train` warns below it.
+MIN_TRAIN_ENTITIES = 40
+
 
 def load_entities(path=None):
     """The table at `path` (default: the shipped city table), first column renamed `city`."""
@@ -82,3 +86,12 @@ def require_entities(rows, needed, attribute, path=None, why="to make pairs"):
         raise ValueError(f"The model knows the {attribute!r} of only {len(rows)} entit{'y' if len(rows) == 1 else 'ies'} "
                          f"of {path or 'the city table'}; {needed} are needed {why}. Add rows the model is likely "
                          f"to know (well-known entities), or choose another attribute.")
+
+
+def few_entities_warning(n_train, path=None):
+    """The warning `train` prints when it trains on fewer than MIN_TRAIN_ENTITIES entities, else None."""
+    if n_train >= MIN_TRAIN_ENTITIES:
+        return None
+    return (f"warning: {n_train} training entities from {path or 'the city table'}; below {MIN_TRAIN_ENTITIES} a "
+            f"rotation tends to fit its training entities and move held-out ones much less (see the learning curve, "
+            f"book/learning_curve.md). Add entities, and judge the rotation by `evaluate` on held-out ones.")
