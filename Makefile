@@ -73,6 +73,14 @@ determinism:
 seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 
+# How many entities a user needs (about 11 minutes): held-out Cause against the number of training entities on
+# the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
+# committed CSV (figure: python tools/figures.py learning_curve). Rerun after changing the table or the knobs.
+.PHONY: learning-curve
+learning-curve:
+	env $(NUMERIC_ENV) $(PYTHON) tools/learning_curve.py --sizes 10,20,40,80,all --seeds 0,1 \
+	  --out dascourse/data/learning_curve.csv
+
 # ---- Publishing and release checks (issue 19) -------------------------------------------------------
 # `make publish`: the built site (_build/html, from `make book`) onto the gh-pages branch of $(REMOTE),
 # with ghp-import (the tool jupyter-book documents); -n adds .nojekyll so that GitHub Pages serves _static/.
