@@ -65,7 +65,7 @@ class Intervention(nn.Module):
 
 
 class FullPatch(Intervention):
-    """h' = h_source: the whole residual stream (k = d; the ceiling for Cause, the floor for Isolate)."""
+    """h' = h_source: the whole residual stream (k = d; a reference for Cause and Isolate, not a bound: a chosen subspace can beat it)."""
 
     def forward(self, h_base, h_source):
         return h_source
