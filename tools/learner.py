@@ -27,8 +27,21 @@ LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stu
                 "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
 
 
+def what_to_return(node):
+    """The TODO's "return ..." clause: the first sentence of the function's docstring (which says what it
+    returns), or a pointer to the exercise's text where the solution has no docstring."""
+    docstring = ast.get_docstring(node)
+    if not docstring:
+        return "write the body (the exercise above says what to return)"
+    summary = " ".join(docstring.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
+    if len(summary) > 1 and summary[0].isupper() and summary[1].islower():  # "Logits of ..." but not "IIA", "R_k"
+        summary = summary[0].lower() + summary[1:]
+    return f"return {summary}"
+
+
 def stub_function(lines, node, exercise):
-    """The def line(s) and docstring of `node` (an ast FunctionDef in `lines`), then a TODO and a raise."""
+    """The def line(s) and docstring of `node` (an ast FunctionDef in `lines`), then a TODO saying what to
+    return, and a raise."""
     has_docstring = ast.get_docstring(node, clean=False) is not None
     body = node.body[1:] if has_docstring else node.body
     if body and lines[body[0].lineno - 1][:body[0].col_offset].strip():
@@ -43,8 +56,8 @@ def stub_function(lines, node, exercise):
         while not keep[-1].strip() or keep[-1].strip().startswith("#"):
             keep.pop()
     indent = " " * node.body[0].col_offset
-    return keep + [f"{indent}# TODO: Exercise {exercise} -- replace this line and the next with your code, "
-                   f"then run the check below.",
+    return keep + [f"{indent}# TODO: Exercise {exercise} -- {what_to_return(node)}.",
+                   f"{indent}# Replace these two comments and the raise below with your code, then run the check.",
                    f'{indent}raise NotImplementedError("Exercise {exercise}: write {node.name}() first.")']
 
 

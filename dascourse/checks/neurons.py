@@ -1,9 +1,10 @@
 """Checks for chapter 2 (neuron patching). They need no model: small tensors with known answers."""
 import torch
 
-from . import expect, passed
+from . import check, expect, passed
 
 
+@check
 def check_neuron_patch(neuron_patch):
     """neuron_patch(h_base, h_source, mask) -> h_base + mask * (h_source - h_base)."""
     h_base = torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
@@ -35,6 +36,7 @@ def check_neuron_patch(neuron_patch):
     passed("neuron_patch")
 
 
+@check
 def check_rank_neurons(rank_neurons):
     """rank_neurons(h_base, h_source, grad=None) -> neuron indices, most important first."""
     h_base = torch.tensor([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])

@@ -2,13 +2,14 @@
 logits with a known answer."""
 import torch
 
-from . import expect, passed
+from . import check, expect, passed
 
 
 def _logits(rows):
     return torch.tensor(rows, dtype=torch.float32)
 
 
+@check
 def check_logit_diff_share(logit_diff_share):
     """logit_diff_share(patched, base, source, base_ids, source_ids) -> [B] share of the logit difference moved."""
     base_ids, source_ids = torch.tensor([0, 1, 2]), torch.tensor([1, 2, 0])
@@ -36,6 +37,7 @@ def check_logit_diff_share(logit_diff_share):
     passed("logit_diff_share")
 
 
+@check
 def check_patch_outcome(patch_outcome):
     """patch_outcome(logits, base_ids, source_ids) -> list of "source" / "base" / "other", one per row."""
     logits = _logits([[0, 5, 1, 0], [5, 1, 0, 0], [0, 1, 0, 5], [1, 2, 9, 0]])

@@ -1,7 +1,7 @@
 """Checks for chapter 3's exercises (rotated-subspace patching). They need no model."""
 import torch
 
-from . import expect, passed
+from . import check, expect, passed
 
 
 def _orthogonal(d, seed):
@@ -21,6 +21,7 @@ def _cases():
         yield d, k, h_base, h_source, _orthogonal(d, seed)
 
 
+@check
 def check_rotate_swap_rotate_back(rotate_swap_rotate_back):
     """rotate_swap_rotate_back(h_base, h_source, R, k) = R^T [ (R h_source)_{:k} ; (R h_base)_{k:} ]."""
     for d, k, h_base, h_source, R in _cases():
@@ -37,6 +38,7 @@ def check_rotate_swap_rotate_back(rotate_swap_rotate_back):
     passed("rotate_swap_rotate_back")
 
 
+@check
 def check_low_rank_swap(low_rank_swap):
     """low_rank_swap(h_base, h_source, R_k) = h_base + R_k^T R_k (h_source - h_base), for R_k = R[:k]."""
     for d, k, h_base, h_source, R in _cases():
