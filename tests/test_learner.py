@@ -165,6 +165,8 @@ def test_learner_notebook_runs_with_solutions_restored(chapter):
 @pytest.mark.parametrize("docstring, todo", [
     ('"""Logits of the MLP on x_base. Shape [B, 2]."""', "return logits of the MLP on x_base"),
     ('"""R_k [k, d]: the top-k directions."""', "return R_k [k, d]: the top-k directions"),
+    ('"""A RotatedSubspace(d, k), trained."""', "return a RotatedSubspace(d, k), trained"),
+    ('"""IIA of the patch."""', "return IIA of the patch"),
     (None, "write the body (the exercise above says what to return)"),
 ])
 def test_stub_todo_says_what_to_return(docstring, todo):

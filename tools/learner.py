@@ -34,7 +34,7 @@ def what_to_return(node):
     if not docstring:
         return "write the body (the exercise above says what to return)"
     summary = " ".join(docstring.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
-    if len(summary) > 1 and summary[0].isupper() and summary[1].islower():  # "Logits of ..." but not "IIA", "R_k"
+    if re.match(r"[A-Z][a-z]*(\s|$)", summary):  # "Logits of ...", "A RotatedSubspace", but not "IIA", "R_k"
         summary = summary[0].lower() + summary[1:]
     return f"return {summary}"
 
@@ -139,15 +139,34 @@ def run_with_solutions(chapter, setup_cell=None, timeout=900):
     compared; cells tagged skip-execution skipped); a failing cell raises nbclient's CellExecutionError.
     Return {exercise: what its check cell printed} for every check that did not print "all checks passed".
     `setup_cell`, if given, rewrites the setup cell's source first (`make colab-check` installs a local wheel)."""
+    nb, solutions = with_solutions(chapter)
+    printed = _execute(chapter, nb, solutions, setup_cell, timeout)
+    return {exercise: text for exercise, text in printed.items() if "all checks passed" not in text}
+
+
+STUB_SKIPPED = "still a stub: exercise skipped"  # what @check prints (dascourse/checks/__init__.py)
+
+
+def run_with_stubs(chapter, setup_cell=None, timeout=900):
+    """Execute the learner notebook of `chapter` as a learner first opens it, every stub unfilled, top to
+    bottom (as `run_with_solutions` does): every check must say its exercise was skipped, and the cells after
+    it run on with dascourse's functions. Return {exercise: what its check cell printed} for every check
+    that did not say so."""
+    nb = nbformat.read(learner_path(chapter), as_version=4)
+    solutions = exercise_cells(nbformat.read(chapter, as_version=4), chapter.name)
+    printed = _execute(chapter, nb, solutions, setup_cell, timeout)
+    return {exercise: text for exercise, text in printed.items() if STUB_SKIPPED not in text}
+
+
+def _execute(chapter, nb, solutions, setup_cell, timeout):
+    """Run `nb` (a learner notebook of `chapter`) in a fresh kernel; {exercise: what its check cell printed}."""
     from nbclient import NotebookClient  # only needed to run notebooks, not to write them
 
-    nb, solutions = with_solutions(chapter)
     if setup_cell:
         nb.cells[1].source = setup_cell(nb.cells[1].source)
     folder = learner_path(chapter).parent
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-    printed = {exercise: "".join(o.get("text", "") for o in nb.cells[i + 1].outputs) for i, exercise in solutions.items()}
-    return {exercise: text for exercise, text in printed.items() if "all checks passed" not in text}
+    return {exercise: "".join(o.get("text", "") for o in nb.cells[i + 1].outputs) for i, exercise in solutions.items()}
 
 
 def chapters(folder="notebooks"):
