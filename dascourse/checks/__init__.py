@@ -67,9 +67,9 @@ def call(fn, *args, case, hint=""):
     except (NotImplementedError, CheckFailed):
         raise
     except Exception as err:  # the learner's code failed: say where, and the likely fix
-        first_line = (str(err).strip().splitlines() or [""])[0]
+        first_line = (str(err).strip().splitlines() or [""])[0].rstrip(".")
         raise CheckFailed(f"{case}: your {getattr(fn, '__name__', 'function')}() raised {type(err).__name__}: "
-                          f"{first_line} {hint}".rstrip()) from None
+                          f"{first_line}. {hint}".rstrip()) from None
 
 
 def copies(**given):

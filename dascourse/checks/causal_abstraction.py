@@ -81,8 +81,9 @@ def check_train_das(train_das, steps=300):
     d = h_base.shape[1]
     case = f"V1 at layer {layer}, k={k}"
     before = copies(h_base=h_base, h_source=h_source, labels=labels)
-    got = call(train_das, mlp, h_base, h_source, labels, layer, k, steps, case=case,
-               hint=f"h_base and h_source are [N, d] = {tuple(h_base.shape)}, labels [N]; a batch is h_base[rows].")
+    with toy.one_thread():  # a tiny float64 network: one thread is faster, and a busy machine does not stall it
+        got = call(train_das, mlp, h_base, h_source, labels, layer, k, steps, case=case,
+                   hint=f"h_base and h_source are [N, d] = {tuple(h_base.shape)}, labels [N]; a batch is h_base[rows].")
     unchanged(before, case, h_base=h_base, h_source=h_source, labels=labels)
     basis = _trained_basis(got, k, d)
     expect(torch.allclose(basis @ basis.T, torch.eye(k, dtype=toy.DTYPE), atol=1e-4),
@@ -95,7 +96,8 @@ def check_train_das(train_das, steps=300):
            f"counterfactual ones; the optimizer was given the MLP's parameters instead of the rotation's; "
            f"opt.zero_grad() is missing (gradients pile up); the learning rate is far from 1e-2; the swap is not "
            f"applied before running mlp.from_hidden(h', layer).")
-    again = _trained_basis(call(train_das, mlp, h_base, h_source, labels, layer, k, steps, case=case), k, d)
+    with toy.one_thread():
+        again = _trained_basis(call(train_das, mlp, h_base, h_source, labels, layer, k, steps, case=case), k, d)
     expect(torch.allclose(again, basis, atol=1e-9),
            "Two calls with the same inputs trained different rotations: seed torch first (torch.manual_seed(0) "
            "before creating the RotatedSubspace) and draw the batches from a seeded generator, so that a run can "

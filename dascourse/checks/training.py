@@ -36,10 +36,10 @@ def check_iia(iia):
                f"{case}: you returned {got:g}, the number of hits; IIA is their share: divide by the number of pairs.")
         by_pair = (rows.argmax(0) == targets).float().mean().item() if len(rows) == rows.shape[1] else None
         expect(by_pair is None or abs(got - want) < 1e-6 or abs(got - by_pair) > 1e-6,
-               f"{case}: expected IIA {want}, got {got}: that is the argmax over the pairs (dim 0); take it over "
+               f"{case}: expected IIA {want}, got {got:.3f}: that is the argmax over the pairs (dim 0); take it over "
                f"the vocabulary, logits.argmax(-1), one top token per pair.")
         expect(abs(got - want) < 1e-6,
-               f"{case}: expected IIA {want}, got {got}. Count the rows whose argmax equals the target, divided "
+               f"{case}: expected IIA {want}, got {got:.3f}. Count the rows whose argmax equals the target, divided "
                f"by the number of rows.")
     passed("iia")
 
