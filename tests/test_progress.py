@@ -1,6 +1,6 @@
 """dascourse.progress: one display updated in place in a kernel (so an executed notebook keeps one line),
 tqdm on stderr elsewhere."""
-import io
+import subprocess
 import sys
 
 import nbformat
@@ -62,8 +62,9 @@ def test_outside_a_kernel_it_is_tqdm_on_stderr(monkeypatch, capsys):
     assert out == "" and "prompts" in err and "5/5" in err
 
 
-def test_an_executed_notebook_keeps_one_final_line():
-    """A real kernel (nbclient, as `make execute` runs the chapters): the bar's ~20 updates leave one output."""
+def test_an_executed_notebook_keeps_one_final_line_that_nbval_accepts(tmp_path):
+    """A real kernel (nbclient, as `make execute` runs the chapters): the bar's ~20 updates leave one output,
+    and nbval, run on the executed notebook, finds the same output (it records a display's first state)."""
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
@@ -73,3 +74,8 @@ def test_an_executed_notebook_keeps_one_final_line():
     outputs = nb.cells[0].outputs
     assert [o.output_type for o in outputs] == ["display_data", "stream"], outputs
     assert outputs[0].data["text/plain"] == "DAS layer 1, k=2: 20 steps" and outputs[1].text == "done\n"
+    path = tmp_path / "bar.ipynb"
+    nbformat.write(nb, path)
+    nbval = subprocess.run([sys.executable, "-m", "pytest", "--nbval", str(path), "-q", "-p", "no:cacheprovider"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert nbval.returncode == 0, nbval.stdout[-2000:]
