@@ -446,6 +446,11 @@ FIGURES = {
                          "questions: the country prompt should answer Brazil, the source's value (Cause); the "
                          "continent and language prompts should still answer Europe and French, the base's "
                          "values (Isolate)."),
+    "learning_curve": (learning_curve,
+                       "A line chart of held-out Cause (0 to 1) against the number of training cities on a log "
+                       "axis (10, 20, 40, 80, 223), two seeds per size, each with its 95% entity interval: about "
+                       "0.3 with 10 and 20 cities, 0.54 with 40, 0.60 with 80 and 0.68 with all 223 (layer 12, "
+                       "k = 256, 100 steps, 56 held-out cities)."),
 }
 
 
