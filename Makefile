@@ -75,7 +75,7 @@ seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 5 --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
-# How many entities a user needs (about 11 minutes): held-out Cause against the number of training entities on
+# How many entities a user needs (23 minutes measured, on two cores other jobs shared): held-out Cause against the number of training entities on
 # the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
 # committed CSV (figure: python tools/figures.py learning_curve). Rerun after changing the table or the knobs.
 .PHONY: learning-curve

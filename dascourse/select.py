@@ -101,7 +101,8 @@ def sweep(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=()
 
 def _flat(result):
     """rotation_scores as CSV columns: val_cause, val_cause_lo, val_cause_hi, val_isolate_<a>(_lo, _hi),
-    val_isolate (their mean), val_disentangle, n_val_pairs, n_val_entities."""
+    val_isolate (their mean), val_disentangle, n_val_pairs, n_val_entities, few_pairs (the scores resting
+    on fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, e.g. "cause continent")."""
     row = {"val_cause": result["cause"], "val_cause_lo": result["cause_ci"][0], "val_cause_hi": result["cause_ci"][1]}
     for a, value in (result["isolate"] or {}).items():
         if a == "mean":
@@ -111,13 +112,16 @@ def _flat(result):
     if result["isolate"]:
         row["val_isolate"], row["val_disentangle"] = result["isolate"]["mean"], result["disentangle"]
     return {**{key: round(v, 4) for key, v in row.items()}, "n_val_pairs": result["n_pairs"],
-            "n_val_entities": result["n_entities_scored"]["cause"]}
+            "n_val_entities": result["n_entities_scored"]["cause"], "few_pairs": " ".join(result["few_pairs"])}
 
 
 def best_configuration(rows, by="val_cause"):
     """(best, means): the configuration with the highest mean `by` over seeds, and every configuration's
     mean (with the number of seeds) as a list of dicts, best first."""
     knobs = ["layer", "k", "lr", "batch_size"]
+    if by not in rows.columns:
+        raise ValueError(f"No run has a {by}: no validation pair's base and source differ in a kept attribute, "
+                         f"so Isolate cannot be measured; add entities with other values, or drop --keep.")
     means = rows.groupby(knobs, sort=False)[by].agg(["mean", "count"]).reset_index()
     means = means.sort_values("mean", ascending=False, kind="stable")
     table = [{**{key: _plain(r[key]) for key in knobs}, f"mean_{by}": round(float(r["mean"]), 4),

@@ -8,7 +8,7 @@ import torch
 
 import dascourse as dc
 from dascourse import das
-from dascourse.entities import known_rows, load_entities, template_for
+from dascourse.entities import MIN_TRAIN_ENTITIES, known_rows, load_entities, template_for
 from dascourse.interventions import RotatedSubspace
 from dascourse.storage import load_rotation, save_rotation
 
@@ -42,6 +42,7 @@ def test_train_then_evaluate_on_the_city_table(model, tmp_path):
     facts = dc.known_facts(model, "country", table=dc.load_cities(cities))
     assert summary["skipped_unknown"] == {"country": len(table) - len(facts)}
     assert "DAS layer 12, k=8" in stderr  # the progress bar goes to stderr, the JSON alone to stdout
+    assert "warning" not in stderr  # 57 training entities: no fewer than dascourse.entities.MIN_TRAIN_ENTITIES
 
     # The command line trains exactly what the library does (chapter 5's knobs: lr 3e-3, 32 pairs per step):
     # the same R_k, bit for bit.
@@ -61,6 +62,18 @@ def test_train_then_evaluate_on_the_city_table(model, tmp_path):
     assert set(report["isolate"]) == {"continent", "language", "mean"} and 0 < report["n_pairs"] <= 16
     assert 0 <= report["cause"] <= 1 and report["disentangle"] == pytest.approx(
         (report["cause"] + report["isolate"]["mean"]) / 2, abs=1e-3)
+    assert report["cause_ci"][0] <= report["cause"] <= report["cause_ci"][1]  # 95% interval over entities
+
+
+def test_train_warns_below_the_minimum_number_of_entities(tmp_path):
+    cities = tmp_path / "few.csv"
+    dc.load_cities().iloc[::12].to_csv(cities, index=False)  # 36 rows: fewer than 40 known training entities
+    code, stdout, stderr = run_cli("train", "--entities", cities, "--layer", 4, "--k", 4, "--steps", 1,
+                                   "--out", tmp_path / "rot.pt")
+    assert code == 0, stderr
+    n_train = json.loads(stdout)["n_train_entities"]
+    assert n_train < MIN_TRAIN_ENTITIES
+    assert f"warning: {n_train} training entities from {cities}; below {MIN_TRAIN_ENTITIES}" in stderr
 
 
 @pytest.mark.parametrize("case", ["empty file", "attribute not a column", "missing keep column"])

@@ -1,17 +1,37 @@
-"""python -m dascourse select and evaluate --split all, run as a user would (subprocesses, small tables)."""
+"""python -m dascourse select and evaluate --split all on small tables, through the command line's main()
+in this process with the session's model (test_cli.py runs train and evaluate as subprocesses)."""
 import json
 
 import pandas as pd
 import pytest
 
 import dascourse as dc
+from dascourse import cli
 from dascourse.interventions import RotatedSubspace
 from dascourse.storage import save_rotation
 
-from test_cli import COUNTRIES, assert_one_line_error, run_cli
+from test_cli import COUNTRIES, assert_one_line_error
 
 
-def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_path):
+@pytest.fixture
+def run_cli(request, monkeypatch, capsys):
+    """main(ARGS) as `python -m dascourse ARGS` runs it: (exit status, stdout, stderr); the session's model
+    stands in for load_model, loaded on first use (a command that fails before then never loads it)."""
+    def loaded(name=None):
+        model = request.getfixturevalue("model")
+        assert name in (None, model.name, dc.DEFAULT_MODEL), name
+        return model
+
+    monkeypatch.setattr(cli, "load_model", loaded)
+
+    def run(*args):
+        code = cli.main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_path, run_cli):
     cities = tmp_path / "cities.csv"
     dc.load_cities().iloc[::6].to_csv(cities, index=False)  # 71 cities keep it quick
     out = tmp_path / "sweep.csv"
@@ -35,14 +55,14 @@ def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_p
         == 71 - report["skipped_unknown"]["country"]
 
 
-def test_select_refuses_bad_lists_before_loading_the_model(tmp_path):
+def test_select_refuses_bad_lists_before_loading_the_model(tmp_path, run_cli):
     code, stdout, stderr = run_cli("select", "--layers", "8,x", "--out", tmp_path / "s.csv")
     assert_one_line_error(code, stdout, stderr, "--layers '8,x': give comma-separated integers")
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", ["train", "select"])
-def test_too_few_known_entities_are_reported_about_the_users_table(tmp_path, command):
+def test_too_few_known_entities_are_reported_about_the_users_table(tmp_path, command, run_cli):
     table = tmp_path / "countries.csv"
     table.write_text(COUNTRIES)  # 4 countries, 2 of them the prompt's solved examples
     code, stdout, stderr = run_cli(command, "--entities", table, "--attribute", "capital", "--out", tmp_path / "o",
@@ -51,14 +71,14 @@ def test_too_few_known_entities_are_reported_about_the_users_table(tmp_path, com
     assert "The model knows the 'capital' of only" in stderr and "make_pairs" not in stderr
 
 
-def test_a_file_that_is_not_utf8_is_named(tmp_path):
+def test_a_file_that_is_not_utf8_is_named(tmp_path, run_cli):
     table = tmp_path / "städte.csv"
     table.write_bytes("city,country\nKöln,Germany\nWien,Austria\n".encode("latin-1"))
     code, stdout, stderr = run_cli("train", "--entities", table, "--layer", 3, "--k", 4, "--out", tmp_path / "r.pt")
     assert_one_line_error(code, stdout, stderr, f"{table} is not UTF-8 text")
 
 
-def test_evaluate_scores_new_entities_and_leaves_out_the_trained_ones(model, tmp_path):
+def test_evaluate_scores_new_entities_and_leaves_out_the_trained_ones(model, tmp_path, run_cli):
     cities = dc.load_cities()
     trained, new = list(cities.city[:40]), cities.iloc[40:100]
     path = tmp_path / "rot.pt"

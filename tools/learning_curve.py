@@ -6,9 +6,9 @@ training entities of one fixed permutation (seed 0: the 10 are among the 20, and
 per seed with the fixed configuration below, the seeds stacked in one train_das_many call (the seed sets
 R_k's start and the batches). Held-out Cause has a 95% interval from resampling entities
 (metrics.entity_interval): it covers which held-out entities were drawn, the seeds cover the training's
-randomness; which n training entities were drawn is not varied (each extra run costs ~1.5 minutes).
+randomness; which n training entities were drawn is not varied (each size costs 4-5 minutes).
 
-    make learning-curve             # writes dascourse/data/learning_curve.csv (numeric mode, ~10 minutes)
+    make learning-curve             # writes dascourse/data/learning_curve.csv (numeric mode, 23 min measured)
     python tools/learning_curve.py --sizes 10 --seeds 0 --steps 2 --out /tmp/lc.csv   # a quick smoke run
 """
 import argparse
