@@ -73,6 +73,14 @@ determinism:
 seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 
+# Chapter 6's slow grids (about 20 minutes on 2 cores): DAS and the learned neuron mask for k 16, 64 and the
+# course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
+# continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
+# Rerun after changing dascourse/data/course_settings.json or the numeric mode.
+.PHONY: evaluation
+evaluation:
+	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
+
 # ---- Publishing and release checks (issue 19) -------------------------------------------------------
 # `make publish`: the built site (_build/html, from `make book`) onto the gh-pages branch of $(REMOTE),
 # with ghp-import (the tool jupyter-book documents); -n adds .nojekyll so that GitHub Pages serves _static/.

@@ -35,6 +35,15 @@ def iia(logits, targets):
     return hits(logits, targets).float().mean().item()
 
 
+def isolate_from_answers(patched, base, source):
+    """Isolate from answers (exercise 6.1): among the pairs whose base and source answers differ, the share
+    whose patched answer is still the base's. patched, base, source: one answer per pair."""
+    kept = [p == b for p, b, s in zip(patched, base, source) if b != s]
+    if not kept:
+        raise ValueError("No pair's base and source answers differ: Isolate is not defined on these pairs.")
+    return sum(kept) / len(kept)
+
+
 def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
     """A `level` interval for a pair score (IIA, Cause, Isolate) that respects shared entities.
 
