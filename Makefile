@@ -76,10 +76,33 @@ seeds:
 # Chapter 6's slow grids (about 20 minutes on 2 cores): DAS and the learned neuron mask for k 16, 64 and the
 # course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
 # continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
-# Rerun after changing dascourse/data/course_settings.json or the numeric mode.
+# Rerun after `make selection` changes the course's settings, or after changing the numeric mode.
 .PHONY: evaluation
 evaluation:
 	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
+
+# How many entities a user needs (about 11 minutes): held-out Cause against the number of training entities on
+# the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
+# committed CSV (figure: python tools/figures.py learning_curve). Rerun after changing the table or the knobs.
+.PHONY: learning-curve
+learning-curve:
+	env $(NUMERIC_ENV) $(PYTHON) tools/learning_curve.py --sizes 10,20,40,80,all --seeds 0,1 \
+	  --out dascourse/data/learning_curve.csv
+
+# The chapters' one configuration (about 25 minutes): `python -m dascourse select` on the city table's
+# training entities (a fifth of them for validation; the held-out fifth never touched), every layer, k and
+# lr below with seeds 0-2, 100 steps of 16 pairs. Writes dascourse/data/course_selection.{csv,json}, which
+# dascourse.settings.course_settings() and the page book/settings.md read; then tools/selection_report.py
+# rewrites that page's table and tools/figures.py its figure. In the default mode (a choice among
+# configurations, not a committed trained number; the numeric mode would take 1.5x as long).
+SELECTION_FLAGS := --attribute country --layers 8,12,16 --k 32,256 --lr 3e-3,1e-2 --batch-size 16 --steps 100 --seeds 0,1,2
+.PHONY: selection
+selection:
+	$(PYTHON) -m dascourse select $(SELECTION_FLAGS) --out dascourse/data/course_selection.csv \
+	  > dascourse/data/course_selection.json.tmp
+	mv dascourse/data/course_selection.json.tmp dascourse/data/course_selection.json
+	$(PYTHON) -m tools.selection_report
+	$(PYTHON) tools/figures.py selection
 
 # ---- Publishing and release checks (issue 19) -------------------------------------------------------
 # `make publish`: the built site (_build/html, from `make book`) onto the gh-pages branch of $(REMOTE),

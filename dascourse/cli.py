@@ -1,32 +1,38 @@
-"""The command line: train a DAS rotation on a table of entities, and evaluate a saved one.
+"""The command line: choose settings on validation entities, train a DAS rotation on a table of entities,
+and evaluate a saved one.
 
+    python -m dascourse select --attribute country --layers 8,12,16 --k 32,256 --out sweep.csv
     python -m dascourse train --attribute country --layer 12 --k 256 --out rot.pt
-    python -m dascourse evaluate --rotation rot.pt
+    python -m dascourse evaluate --rotation rot.pt [--entities NEW.csv --split all]
 
 train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city), trains
 DAS on pairs of the others (multi-task with --keep) and saves the rotation with its metadata, the
-held-out entities included. evaluate prints RAVEL's scores on those held-out entities. Progress bars go
-to stderr and one JSON object to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
+held-out entities included. select (select.py) scores configurations on a validation split of the
+training entities only. evaluate prints RAVEL's scores, with 95% intervals over entities, on the held-out
+entities (or any entities the rotation was not trained on). Progress bars go to stderr and one JSON object
+to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
 """
 import argparse
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .entities import check_columns, known_rows, load_entities, template_for
+from .cache import atomic_open
+from .entities import (check_columns, few_entities_warning, known_rows, load_entities, require_entities,
+                       template_for)
 from .interventions import check_k
-from .metrics import iia, scores
 from .model import ModelUnavailableError, load_model, set_seed
-from .pairs import answer_ids, make_pairs, patch_pairs, split_by_city
+from .pairs import make_pairs, split_by_city
 from .patching import check_layer
+from .select import (TEST_FRAC, best_configuration, configurations, make_validation_pairs, rotation_scores,
+                     split_three_ways, sweep)
 from .storage import check_fits, load_rotation, save_rotation
 from .train import train_das
-
-TEST_FRAC = 0.2  # the share of entities held out, as in chapter 5
 
 
 def train(args):
@@ -43,8 +49,15 @@ def train(args):
     check_k(args.k, model.config.hidden_size)
     set_seed(args.seed)
     facts, skipped = known_rows(model, table, args.attribute, keep, templates)
+    require_entities(facts, 3, args.attribute, args.entities, "to train on two and hold one out")
     train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, args.seed, attribute=args.attribute)
     pairs = make_pairs(model, train_rows, attribute=args.attribute)
+    if len(pairs) == 0:
+        raise ValueError(f"The {len(train_rows)} training entities of {args.entities or 'the city table'} all share one "
+                         f"{args.attribute!r} (first token): add entities with other values.")
+    warning = few_entities_warning(len(train_rows), args.entities)
+    if warning:
+        print(warning, file=sys.stderr)
     rotation, losses = train_das(model, pairs, args.layer, args.k, args.steps, args.lr, args.batch_size,
                                  args.seed, keep=tuple(keep), attribute=args.attribute, template=templates)
     held_out = [*test_rows["city"], *unseen_rows["city"]]
@@ -67,34 +80,87 @@ def evaluate(args):
     if args.model is not None:
         check_fits(args.rotation, meta, model_name=args.model)
     table = load_entities(args.entities)
+    where = args.entities or "the city table"
     attribute = meta["attribute"]
     check_columns(table, [attribute], args.entities)
     others = [a for a in table.columns[1:] if a != attribute]
     templates = _templates(table, table.columns[1:], meta["templates"])
+    trained = table["city"].isin(meta["split"]["train"])
+    if args.split == "all":  # every entity the rotation never saw
+        rows = table[~trained]
+        if rows.empty:
+            raise ValueError(f"Every entity of {where} is one the rotation was trained on: add new entities to score.")
+    else:
+        entities = meta["split"]["held_out" if args.split == "held-out" else "train"]
+        rows = table[table["city"].isin(entities)]
+        if rows.empty:
+            raise ValueError(f"None of the rotation's {len(entities)} {args.split} entities is in {where}: evaluate on "
+                             f"the table it was trained on, or score new entities with --split all.")
     model = load_model(meta["model"])
     check_fits(args.rotation, meta, model.name, model.config.hidden_size)
     rotation.to(model._module.device)
-    entities = meta["split"]["held_out" if args.split == "held-out" else "train"]
-    rows = table[table["city"].isin(entities)]
-    if rows.empty:
-        raise ValueError(f"None of the rotation's {len(entities)} {args.split} entities is in {args.entities or 'the city table'}: "
-                         f"evaluate on the table it was trained on.")
-    # Cause and Isolate are scored on the same pairs, so an entity counts only if the model knows all
-    # its attributes; how many were skipped for which attribute is reported, never dropped silently.
+    # Cause counts every entity whose target attribute the model knows; Isolate of a, those whose a it also
+    # knows (known_rows blanks the others): no score waits for an entity to be known for every column.
     facts, skipped = known_rows(model, rows, attribute, others, templates)
-    facts = facts.dropna()
+    require_entities(facts, 2, attribute, where, f"to score the rotation ({len(rows)} {args.split} entities)")
     pairs = make_pairs(model, facts, n=args.pairs, seed=0, attribute=attribute)
-    with torch.no_grad():
-        if others:
-            result = scores(model, pairs, meta["layer"], rotation, attribute=attribute, keep=tuple(others),
-                            template=templates, n_isolate=args.pairs, seed=0)
-        else:  # a table with one attribute: nothing to isolate
-            logits = patch_pairs(model, pairs, meta["layer"], rotation, attribute, templates)
-            result = {"cause": iia(logits, answer_ids(model, pairs[f"source_{attribute}"])),
-                      "isolate": None, "disentangle": None, "n_pairs": len(pairs)}
+    if len(pairs) == 0:
+        raise ValueError(f"The {len(facts)} entities of {where} the model knows all share one {attribute!r} (first "
+                         f"token), so no pair can change it: add entities with other values.")
+    result = rotation_scores(model, pairs, meta["layer"], rotation, attribute, others, templates, args.pairs)
+    few = result.pop("few_pairs")
     return {"rotation": args.rotation, "model": model.name, "layer": meta["layer"], "k": meta["k"],
             "attribute": attribute, "split": f"{args.split} entities", "n_entities": len(rows),
-            "skipped_unknown": skipped, "n_entities_known": len(facts), **_rounded(result)}
+            **({"excluded_trained": int(trained.sum())} if args.split == "all" else {}),
+            "skipped_unknown": skipped, "n_entities_known": len(facts), **_rounded(result),
+            "few_pairs": bool(few), "few_pairs_for": few}
+
+
+def select(args):
+    table = load_entities(args.entities)
+    where = args.entities or "the city table"
+    keep = [a for a in args.keep.split(",") if a]
+    check_columns(table, [args.attribute, *keep], args.entities)
+    if args.attribute in keep:
+        raise ValueError(f"--keep lists {args.attribute!r}, the attribute being trained: keep only other columns.")
+    layers, ks, seeds = (_numbers(getattr(args, name), int, flag) for name, flag in
+                         (("layers", "--layers"), ("k", "--k"), ("seeds", "--seeds")))
+    lrs, batch_sizes = _numbers(args.lr, float, "--lr"), _numbers(args.batch_size, int, "--batch-size")
+    if Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a folder: give a file name, e.g. {Path(args.out) / 'sweep.csv'}.")
+    templates = _templates(table, [args.attribute, *keep])
+    model = load_model(args.model)
+    for layer in layers:
+        check_layer(model, layer)
+    for k in ks:
+        check_k(k, model.config.hidden_size)
+    facts, skipped = known_rows(model, table, args.attribute, keep, templates)
+    require_entities(facts, 7, args.attribute, where, "to hold out a fifth, then validate on a fifth of the rest")
+    fit, val, held_out = split_three_ways(facts, args.attribute, args.split_seed)
+    fit_pairs, val_pairs = make_validation_pairs(model, fit, val, args.attribute, args.pairs, where)
+    start = time.time()
+    rows = sweep(model, fit_pairs, val_pairs, configurations(layers, ks, lrs, batch_sizes), seeds, args.steps,
+                 args.attribute, keep, templates, args.pairs)
+    with atomic_open(args.out, "w") as f:  # a sweep killed half-way leaves no half-written CSV
+        rows.to_csv(f, index=False)
+    by = "val_disentangle" if keep else "val_cause"
+    best, means = best_configuration(rows, by)
+    return {"out": args.out, "best": best, "by": f"mean {by} over seeds", "attribute": args.attribute, "keep": keep,
+            "split_seed": args.split_seed, "n_fit_entities": len(fit), "n_val_entities": len(val),
+            "n_held_out_entities": len(held_out), "n_fit_pairs": len(fit_pairs), "n_val_pairs": len(val_pairs),
+            "skipped_unknown": skipped, "seconds": round(time.time() - start, 1), "configurations": means}
+
+
+def _numbers(text, kind, flag):
+    """'8,12,16' -> [8, 12, 16]; a ValueError naming the flag otherwise."""
+    try:
+        values = [kind(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise ValueError(f"{flag} {text!r}: give comma-separated {'integers' if kind is int else 'numbers'}, "
+                         f"e.g. {flag} {'8,12,16' if kind is int else '3e-3,1e-2'}.")
+    return values
 
 
 def _templates(table, attributes, recorded=None):
@@ -108,6 +174,8 @@ def _rounded(result):
     """Scores to 4 decimals (counts stay integers), nested dicts included."""
     if isinstance(result, dict):
         return {key: _rounded(value) for key, value in result.items()}
+    if isinstance(result, (tuple, list)):  # an interval (lo, hi)
+        return [_rounded(value) for value in result]
     return round(result, 4) if isinstance(result, float) else result
 
 
@@ -142,11 +210,34 @@ def parser():
     e.add_argument("--rotation", required=True, metavar="ROTATION.pt", help="a file written by train")
     e.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     e.add_argument("--model", help="must be the model the rotation was trained on (default: that model)")
-    e.add_argument("--split", choices=["held-out", "train"], default="held-out",
-                   help="score on the held-out entities (default) or on the training entities")
+    e.add_argument("--split", choices=["held-out", "train", "all"], default="held-out",
+                   help="score on the held-out entities (default), on the training entities, or on every entity of "
+                        "--entities the rotation was not trained on (all: e.g. a table of new entities)")
     e.add_argument("--pairs", type=int, default=256,
                    help="sample of pairs scored for Cause, and for Isolate per other attribute (default 256)")
     e.set_defaults(run=evaluate)
+
+    s = commands.add_parser("select", help="choose layer, k, lr and batch size on validation entities",
+                            description="Train every configuration and seed on a part of the training entities, "
+                            "score it on the rest (validation), never on the held-out entities; one CSV row per "
+                            "configuration and seed, then one JSON line naming the best configuration.")
+    s.add_argument("--entities", metavar="FILE.csv", help=entities_help)
+    s.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
+    s.add_argument("--keep", default="", metavar="A,B",
+                   help="columns to keep unchanged (multi-task DAS); then the best is chosen by Disentangle")
+    s.add_argument("--layers", default="12", metavar="8,12,16", help="decoder layers to try (default 12)")
+    s.add_argument("--k", default="256", metavar="16,64,256", help="subspace dimensions to try (default 256)")
+    s.add_argument("--lr", default="3e-3", metavar="3e-3,1e-2", help="Adam learning rates to try (default 3e-3)")
+    s.add_argument("--batch-size", default="32", metavar="16,32", help="pairs per step to try (default 32)")
+    s.add_argument("--steps", type=int, default=100, help="training steps of every run (default 100)")
+    s.add_argument("--seeds", default="0", metavar="0,1,2", help="seeds of R_k's start and the batches (default 0)")
+    s.add_argument("--split-seed", type=int, default=0,
+                   help="seeds the held-out split (as `train --seed`) and the validation split (default 0)")
+    s.add_argument("--pairs", type=int, default=256,
+                   help="validation pairs scored for Cause, and for Isolate per kept attribute (default 256)")
+    s.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")
+    s.add_argument("--out", required=True, metavar="SWEEP.csv", help="where to write one row per configuration and seed")
+    s.set_defaults(run=select)
     return p
 
 

@@ -9,10 +9,18 @@ two-shot template built from the table itself (`template_for`).
 from .facts import known_facts, load_cities
 from .prompts import PLACEHOLDER, TEMPLATES
 
+# Below this many training entities DAS memorizes them: on the city table (dascourse/data/learning_curve.csv,
+# book/learning_curve.md) held-out Cause is still far from its plateau. `train` warns below it.
+MIN_TRAIN_ENTITIES = 40
+
 
 def load_entities(path=None):
     """The table at `path` (default: the shipped city table), first column renamed `city`."""
-    table = load_cities(path)
+    try:
+        table = load_cities(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start} cannot be read): save it as CSV in UTF-8, "
+                         f"e.g. with a spreadsheet's 'CSV UTF-8' export.") from None
     if table.shape[1] < 2:
         raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
                          f"entity name, e.g. a header 'company,ceo,country'.")
@@ -69,3 +77,21 @@ def known_rows(model, table, attribute, others=(), template=0):
         rows[other] = rows[other].where(~blank)
         skipped[other] = int(blank.sum())
     return rows, skipped
+
+
+def require_entities(rows, needed, attribute, path=None, why="to make pairs"):
+    """Raise a ValueError about the user's table when `rows` (the entities the model knows) are fewer than
+    `needed`: the message says how many the model knows and what to do, not which helper would fail."""
+    if len(rows) < needed:
+        raise ValueError(f"The model knows the {attribute!r} of only {len(rows)} entit{'y' if len(rows) == 1 else 'ies'} "
+                         f"of {path or 'the city table'}; {needed} are needed {why}. Add rows the model is likely "
+                         f"to know (well-known entities), or choose another attribute.")
+
+
+def few_entities_warning(n_train, path=None):
+    """The warning `train` prints when it trains on fewer than MIN_TRAIN_ENTITIES entities, else None."""
+    if n_train >= MIN_TRAIN_ENTITIES:
+        return None
+    return (f"warning: {n_train} training entities from {path or 'the city table'}; below {MIN_TRAIN_ENTITIES} a "
+            f"rotation tends to fit its training entities and move held-out ones much less (see the learning curve, "
+            f"book/learning_curve.md). Add entities, and judge the rotation by `evaluate` on held-out ones.")

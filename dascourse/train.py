@@ -31,7 +31,8 @@ class TrainSettings:
     drawn by a generator seeded with `seed` (which also seeds a fresh R_k); `keep`: attributes to Isolate
     (() is plain DAS, more is multi-task DAS); `attribute`: the one to move; `template`: the prompts
     (an index, a string with '{city}' or a dict per attribute, see prompts.get_template);
-    `progress`: show a progress bar."""
+    `progress`: show a progress bar; `on_step`: None, or a function called with each step's number once it is
+    done (one progress bar over several trainings, as in select.py)."""
 
     steps: int = 100
     lr: float = 3e-3
@@ -41,6 +42,7 @@ class TrainSettings:
     keep: tuple = ()
     attribute: str = "country"
     template: object = 0
+    on_step: object = None
 
     def __post_init__(self):
         if isinstance(self.keep, str):
@@ -83,14 +85,14 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
 
 
 def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_size=16, progress=True,
-                   keep=(), attribute="country", template=0):
+                   keep=(), attribute="country", template=0, on_step=None):
     """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
 
     Each run is train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its own start,
     its own batches and its own loss. layer: one layer for every run, or a list with one per run (a layer
     sweep). The runs share each step's run through the model (their batches stacked into
     one; a row patched at layer L joins it at block L + 1), which on a CPU costs about half as much per
-    pair as a batch of 8 alone. The results equal separate train_das runs up to float rounding (which
+    pair as a batch of 8 alone. on_step: called with each step's number when it is done. The results equal separate train_das runs up to float rounding (which
     Adam can grow to lr-sized differences in R_k).
     """
     runs = list(runs)
@@ -99,7 +101,7 @@ def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_si
     layers = list(layer) if isinstance(layer, (list, tuple)) else [layer] * len(runs)
     if len(layers) != len(runs):
         raise ValueError(f"layer lists {len(layers)} layers for {len(runs)} runs: give one layer per run, or one int.")
-    settings = TrainSettings(steps, lr, batch_size, 0, progress, keep, attribute, template)
+    settings = TrainSettings(steps, lr, batch_size, 0, progress, keep, attribute, template, on_step)
     swaps = [fresh_rotation(model, k, seed) for k, seed in runs]
     where = f"layer {layers[0]}" if len(set(layers)) == 1 else f"layers {min(layers)}-{max(layers)}"
     return train(model, train_pairs, layers, swaps, [seed for _, seed in runs], settings,
@@ -191,4 +193,6 @@ def train(model, train_pairs, layers, swaps, seeds, settings, name="DAS"):
         opt.step()
         for run_list, loss in zip(losses, run_losses):
             run_list.append(loss.item())
+        if s.on_step is not None:
+            s.on_step(step)
     return list(zip(swaps, losses))

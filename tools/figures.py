@@ -371,6 +371,41 @@ def cause_vs_isolate():
 
 
 # name -> (drawing function, alt text). The chapters use the same alt text in their image links.
+def selection():
+    """The sweep that chose the chapters' settings (dascourse/data/course_selection.csv, `make selection`):
+    validation Cause per layer, one panel per learning rate, one line per k through the seeds' mean."""
+    from dascourse.settings import course_selection
+
+    rows, summary = course_selection()
+    best = summary["best"]
+    lrs = sorted(rows.lr.unique())
+    fig, ax = card(9.0, 4.4)
+    label(ax, 4.5, 4.12, "validation Cause of each configuration (city table, country; dots: seeds)", size=11,
+          weight="bold")
+    for i, lr in enumerate(lrs):
+        plot = fig.add_axes((0.08 + 0.45 * i, 0.17, 0.38, 0.66))
+        for j, k in enumerate(sorted(rows.k.unique())):
+            runs = rows[(rows.lr == lr) & (rows.k == k)]
+            colour = [BASE, SOURCE, EXTRA][j % 3]
+            means = runs.groupby("layer").val_cause.mean()
+            plot.plot(means.index, means.values, color=colour, lw=1.8, label=f"k = {k}")
+            shift = 0.25 * (j - 0.5)
+            plot.scatter(runs.layer + shift, runs.val_cause, s=14, color=colour, alpha=0.7, zorder=3)
+        if lr == best["lr"]:
+            plot.scatter([best["layer"]], [best["mean_val_cause"]], s=160, facecolors="none", edgecolors=INK,
+                         lw=1.4, zorder=4, label="chosen")
+        plot.set_title(f"lr {lr:g}, {rows.batch_size.iloc[0]} pairs per step", fontsize=9.5 * FONT_SCALE)
+        plot.set_xticks(sorted(rows.layer.unique()))
+        plot.set_ylim(0, 1)
+        plot.set_xlabel("layer", fontsize=9.5 * FONT_SCALE)
+        if i == 0:
+            plot.set_ylabel("validation Cause (IIA)", fontsize=9.5 * FONT_SCALE)
+        plot.tick_params(labelsize=8.5 * FONT_SCALE)
+        plot.grid(axis="y", color=LINE, lw=0.8)
+        plot.legend(fontsize=8 * FONT_SCALE, frameon=False, loc="lower right")
+    return fig
+
+
 FIGURES = {
     "patching_grid": (patching_grid,
                       "Two grids of residual-stream vectors, layers by token positions: the source run on Rio de "
@@ -406,6 +441,10 @@ FIGURES = {
                          "questions: the country prompt should answer Brazil, the source's value (Cause); the "
                          "continent and language prompts should still answer Europe and French, the base's "
                          "values (Isolate)."),
+    "selection": (selection,
+                  "Validation Cause of each configuration of the sweep that chose the chapters' settings: one "
+                  "panel per learning rate, layer on the horizontal axis, one line per k through the mean of "
+                  "three seeds, each seed a dot; the chosen configuration circled."),
 }
 
 

@@ -1,0 +1,146 @@
+"""Choosing layer, k, learning rate and batch size on validation entities (`python -m dascourse select`).
+
+The held-out entities are the ones `train --seed S` holds out (split_by_city(known, 0.2, S)); selection
+never touches them. The remaining training entities are split once more, the same way:
+
+    fit entities         -> the pairs every configuration trains on
+    validation entities  -> validation pairs (base and source both validation entities)
+
+For each configuration c = (layer, k, lr, batch_size) and seed s, R_k is trained on the fit pairs, and
+h' = swap(h_base, h_source) at `layer` is scored on the validation pairs:
+
+    val_cause(c, s)                  IIA of `attribute`, with a 95% interval resampling entities
+    val_isolate(c, s)[a]             for each kept attribute a (--keep), and
+    val_disentangle(c, s)          = (val_cause + mean_a val_isolate[a]) / 2
+    best = argmax_c mean_s val_cause(c, s)          (mean_s val_disentangle(c, s) with --keep)
+
+Runs that share (lr, batch_size) train stacked, in one train_das_many call with one run per
+(layer, k, seed): one forward pass per step serves them all.
+"""
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .metrics import entity_interval, hits, scores
+from .pairs import answer_ids, isolate_pairs, make_pairs, patch_pairs, split_by_city
+from .train import train_das_many
+
+TEST_FRAC = 0.2  # the share of entities held out by `train`, as in chapter 5
+VAL_FRAC = 0.2   # the share of the training entities kept for validation
+FEW_PAIRS, FEW_ENTITIES = 50, 10  # below either, a score's interval is too wide to read much into
+
+
+def split_three_ways(facts, attribute, split_seed):
+    """(fit, validation, held_out) rows of `facts`: held_out as `train --seed split_seed` holds it out,
+    validation a VAL_FRAC of the rest (its seen and unseen-value entities together, like held_out)."""
+    train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, split_seed, attribute=attribute)
+    fit, val, val_unseen = split_by_city(train_rows, VAL_FRAC, split_seed, attribute=attribute)
+    return fit, pd.concat([val, val_unseen], ignore_index=True), pd.concat([test_rows, unseen_rows], ignore_index=True)
+
+
+def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n_isolate=256):
+    """Cause of `swap` on `pairs` (and, per attribute a of `keep`, Isolate on a seeded sample of up to
+    n_isolate pairs whose answers for a differ; Disentangle) with 95% entity intervals (metrics.scores).
+
+    Adds n_entities_scored[score] (entities in the pairs a score rests on) and few_pairs: the scores resting on
+    fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, whose intervals say more than the score does.
+    A kept attribute that no pair's base and source differ in has Isolate None (nothing to measure).
+    """
+    keep = tuple(a for a in keep if len(isolate_pairs(model, pairs, a)))
+    with torch.no_grad():
+        if keep:
+            result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0)
+        else:
+            correct = hits(patch_pairs(model, pairs, layer, swap, attribute, template),
+                           answer_ids(model, pairs[f"source_{attribute}"]))
+            result = {"cause": correct.float().mean().item(), "isolate": None, "disentangle": None,
+                      "cause_ci": entity_interval(correct, pairs["base"], pairs["source"]), "n_pairs": len(pairs)}
+    counted = {"cause": pairs}
+    for a in keep:  # the sample metrics.scores draws for a
+        differ = isolate_pairs(model, pairs, a)
+        counted[a] = differ.sample(n=min(n_isolate, len(differ)), random_state=0)
+    result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in counted.items()}
+    result["few_pairs"] = [name for name, p in counted.items()
+                           if len(p) < FEW_PAIRS or result["n_entities_scored"][name] < FEW_ENTITIES]
+    return result
+
+
+def configurations(layers, ks, lrs, batch_sizes):
+    """Every (layer, k, lr, batch_size), as dicts."""
+    return [dict(layer=L, k=k, lr=lr, batch_size=b) for L, k, lr, b in itertools.product(layers, ks, lrs, batch_sizes)]
+
+
+def sweep(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=(), template=0, n_isolate=256,
+          progress=True):
+    """Train every configuration of `configs` with every seed on `fit_pairs`, score each on `val_pairs`
+    (rotation_scores); one row per (configuration, seed). Runs sharing (lr, batch_size) train stacked."""
+    groups = {}
+    for c in configs:
+        groups.setdefault((c["lr"], c["batch_size"]), []).extend({**c, "seed": s} for s in seeds)
+    rows = []
+    bar = tqdm(total=len(groups) * steps, desc=f"select: {len(configs)} configurations x {len(seeds)} seeds",
+               unit="step", disable=not progress)
+    for (lr, batch_size), runs in groups.items():
+        start = time.time()
+        trained = train_das_many(model, fit_pairs, [r["layer"] for r in runs], [(r["k"], r["seed"]) for r in runs],
+                                 steps, lr, batch_size, progress=False, keep=tuple(keep), attribute=attribute,
+                                 template=template, on_step=lambda step: bar.update(1))
+        seconds = (time.time() - start) / len(runs)  # the group's time, shared evenly among its runs
+        bar.set_postfix_str(f"scoring {len(runs)} runs on {len(val_pairs)} validation pairs")
+        for run, (swap, _) in zip(runs, trained):
+            rows.append({**run, "steps": steps, **_flat(rotation_scores(model, val_pairs, run["layer"], swap,
+                         attribute, keep, template, n_isolate)), "train_seconds": round(seconds, 1)})
+        bar.set_postfix_str("")
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+def _flat(result):
+    """rotation_scores as CSV columns: val_cause, val_cause_lo, val_cause_hi, val_isolate_<a>(_lo, _hi),
+    val_isolate (their mean), val_disentangle, n_val_pairs, n_val_entities."""
+    row = {"val_cause": result["cause"], "val_cause_lo": result["cause_ci"][0], "val_cause_hi": result["cause_ci"][1]}
+    for a, value in (result["isolate"] or {}).items():
+        if a == "mean":
+            continue
+        row[f"val_isolate_{a}"] = value
+        row[f"val_isolate_{a}_lo"], row[f"val_isolate_{a}_hi"] = result["isolate_ci"][a]
+    if result["isolate"]:
+        row["val_isolate"], row["val_disentangle"] = result["isolate"]["mean"], result["disentangle"]
+    return {**{key: round(v, 4) for key, v in row.items()}, "n_val_pairs": result["n_pairs"],
+            "n_val_entities": result["n_entities_scored"]["cause"]}
+
+
+def best_configuration(rows, by="val_cause"):
+    """(best, means): the configuration with the highest mean `by` over seeds, and every configuration's
+    mean (with the number of seeds) as a list of dicts, best first."""
+    knobs = ["layer", "k", "lr", "batch_size"]
+    means = rows.groupby(knobs, sort=False)[by].agg(["mean", "count"]).reset_index()
+    means = means.sort_values("mean", ascending=False, kind="stable")
+    table = [{**{key: _plain(r[key]) for key in knobs}, f"mean_{by}": round(float(r["mean"]), 4),
+              "n_seeds": int(r["count"])} for r in means.to_dict("records")]
+    return table[0], table
+
+
+def _plain(value):
+    """numpy numbers as Python ones, for json."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def make_validation_pairs(model, fit, val, attribute, n_pairs, what):
+    """(fit_pairs, val_pairs): every pair of fit entities, and a seeded sample of n_pairs pairs of
+    validation entities. `what` names the user's table in the error when there are too few."""
+    for rows, role in ((fit, "training"), (val, "validation")):
+        if len(rows) < 2:
+            raise ValueError(f"{what} leaves {len(rows)} {role} entit{'y' if len(rows) == 1 else 'ies'} after "
+                             f"holding out a fifth twice: select needs more entities the model knows; add rows.")
+    fit_pairs = make_pairs(model, fit, attribute=attribute)
+    val_pairs = make_pairs(model, val, n=n_pairs, seed=0, attribute=attribute)
+    for pairs, role in ((fit_pairs, "training"), (val_pairs, "validation")):
+        if len(pairs) == 0:
+            raise ValueError(f"{what}: all {role} entities share one {attribute!r} (first token), so no pair can "
+                             f"change it; add entities with other values.")
+    return fit_pairs, val_pairs

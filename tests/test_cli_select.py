@@ -1,0 +1,82 @@
+"""python -m dascourse select and evaluate --split all, run as a user would (subprocesses, small tables)."""
+import json
+
+import pandas as pd
+import pytest
+
+import dascourse as dc
+from dascourse.interventions import RotatedSubspace
+from dascourse.storage import save_rotation
+
+from test_cli import COUNTRIES, assert_one_line_error, run_cli
+
+
+def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_path):
+    cities = tmp_path / "cities.csv"
+    dc.load_cities().iloc[::6].to_csv(cities, index=False)  # 71 cities keep it quick
+    out = tmp_path / "sweep.csv"
+    code, stdout, stderr = run_cli("select", "--entities", cities, "--keep", "continent", "--layers", "4,8", "--k", 4,
+                                   "--lr", "1e-2", "--batch-size", 8, "--steps", 2, "--seeds", "0,1", "--pairs", 32,
+                                   "--out", out)
+    assert code == 0, stderr
+    assert "select: 2 configurations x 2 seeds" in stderr  # one progress bar, on stderr
+    report = json.loads(stdout)
+    rows = pd.read_csv(out)
+    assert len(rows) == 4 and sorted(zip(rows.layer, rows.seed)) == [(4, 0), (4, 1), (8, 0), (8, 1)]
+    for column in ("val_cause", "val_cause_lo", "val_cause_hi", "val_isolate_continent", "val_isolate_continent_lo",
+                   "val_disentangle", "n_val_pairs", "n_val_entities", "train_seconds"):
+        assert column in rows.columns, column
+    assert (rows.n_val_pairs <= 32).all() and (rows.steps == 2).all()
+    # With --keep the best is the best mean Disentangle over the seeds, as the CSV has it.
+    means = rows.groupby("layer").val_disentangle.mean()
+    assert report["by"] == "mean val_disentangle over seeds" and report["best"]["layer"] == means.idxmax()
+    assert report["best"]["mean_val_disentangle"] == pytest.approx(means.max(), abs=1e-4)
+    assert report["n_fit_entities"] + report["n_val_entities"] + report["n_held_out_entities"] \
+        == 71 - report["skipped_unknown"]["country"]
+
+
+def test_select_refuses_bad_lists_before_loading_the_model(tmp_path):
+    code, stdout, stderr = run_cli("select", "--layers", "8,x", "--out", tmp_path / "s.csv")
+    assert_one_line_error(code, stdout, stderr, "--layers '8,x': give comma-separated integers")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["train", "select"])
+def test_too_few_known_entities_are_reported_about_the_users_table(tmp_path, command):
+    table = tmp_path / "countries.csv"
+    table.write_text(COUNTRIES)  # 4 countries, 2 of them the prompt's solved examples
+    code, stdout, stderr = run_cli(command, "--entities", table, "--attribute", "capital", "--out", tmp_path / "o",
+                                   *(["--layer", 3, "--k", 4] if command == "train" else []))
+    assert_one_line_error(code, stdout, stderr, f"of {table}")
+    assert "The model knows the 'capital' of only" in stderr and "make_pairs" not in stderr
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    table = tmp_path / "städte.csv"
+    table.write_bytes("city,country\nKöln,Germany\nWien,Austria\n".encode("latin-1"))
+    code, stdout, stderr = run_cli("train", "--entities", table, "--layer", 3, "--k", 4, "--out", tmp_path / "r.pt")
+    assert_one_line_error(code, stdout, stderr, f"{table} is not UTF-8 text")
+
+
+def test_evaluate_scores_new_entities_and_leaves_out_the_trained_ones(model, tmp_path):
+    cities = dc.load_cities()
+    trained, new = list(cities.city[:40]), cities.iloc[40:100]
+    path = tmp_path / "rot.pt"
+    save_rotation(path, RotatedSubspace(576, 8), model=dc.DEFAULT_MODEL, layer=8, attribute="country",
+                  templates={"country": dc.TEMPLATES["country"][0]}, split={"train": trained, "held_out": []})
+    table = tmp_path / "new.csv"
+    pd.concat([cities.iloc[:10], new]).to_csv(table, index=False)  # 10 trained cities, 60 new ones
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path, "--entities", table, "--split", "all", "--pairs", 64)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["excluded_trained"] == 10 and report["n_entities"] == 60
+    # Cause counts every new city whose country the model knows, whatever it knows of the other columns.
+    assert report["n_entities_known"] == len(dc.known_facts(model, "country", table=new))
+    assert report["n_entities_known"] > len(dc.known_facts(model, ["country", "continent", "language"], table=new))
+    lo, hi = report["cause_ci"]
+    assert lo <= report["cause"] <= hi and set(report["isolate_ci"]) == {"continent", "language"}
+    assert report["few_pairs"] == bool(report["few_pairs_for"])
+    assert report["n_pairs"] == 64 and "cause" not in report["few_pairs_for"]
+
+    code, stdout, stderr = run_cli("evaluate", "--rotation", path, "--entities", table)  # held-out: none of them
+    assert_one_line_error(code, stdout, stderr, "--split all")
