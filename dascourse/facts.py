@@ -10,9 +10,9 @@ from importlib.resources import files
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from .cache import atomic_open, cache_dir
+from .progress import progress_bar
 from .prompts import get_template, make_prompt, shot_cities
 
 
@@ -48,7 +48,7 @@ def next_token_logits(model, prompts, batch_size=32, progress=False):
     if len(prompts) == 0:
         raise ValueError("No prompts given: pass a list with at least one prompt.")
     chunks = []
-    for i in tqdm(range(0, len(prompts), batch_size), desc="prompts", disable=not progress):
+    for i in progress_bar(range(0, len(prompts), batch_size), "prompts", enabled=progress, unit="batches"):
         with model.trace(list(prompts[i : i + batch_size])):
             logits = model.lm_head.output[:, -1, :].save()
         chunks.append(logits.detach().float().cpu())

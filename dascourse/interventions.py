@@ -65,7 +65,7 @@ class Intervention(nn.Module):
 
 
 class FullPatch(Intervention):
-    """h' = h_source: the whole residual stream (k = d; the ceiling for Cause, the floor for Isolate)."""
+    """h' = h_source: the whole residual stream (k = d; a reference for Cause and Isolate, not a bound: a chosen subspace can beat it)."""
 
     def forward(self, h_base, h_source):
         return h_source
@@ -97,6 +97,24 @@ class NeuronSwap(Intervention):
         return f"d={self.d}, k={self.k}"
 
 
+def rotate_swap_rotate_back(h_base, h_source, R, k):
+    """h' = R^T [ (R h_source)_{:k} ; (R h_base)_{k:} ] for an orthogonal [d, d] R (chapter 3's definition).
+
+    Rows are vectors: h is [..., d], R h is h @ R.T, and rotating back is z @ R."""
+    rotated_base, rotated_source = h_base @ R.T, h_source @ R.T
+    return torch.cat([rotated_source[..., :k], rotated_base[..., k:]], dim=-1) @ R
+
+
+def low_rank_swap(h_base, h_source, R_k):
+    """h' = h_base + R_k^T R_k (h_source - h_base) for R_k [k, d] with orthonormal rows: the same h' as
+    rotate_swap_rotate_back with any orthogonal R whose first k rows are R_k.
+
+    Computed in R_k's dtype and device (a float32 R_k may patch a bfloat16 model on a GPU); h' comes
+    back in h_base's."""
+    delta = (h_source - h_base).to(R_k) @ R_k.T @ R_k
+    return h_base + delta.to(h_base)
+
+
 class RotatedSubspace(Intervention):
     """Swap a k-dimensional subspace of h from the source into the base.
 
@@ -125,11 +143,9 @@ class RotatedSubspace(Intervention):
 
     def forward(self, h_base, h_source):
         check_states(h_base, h_source, self.d)
-        R_k = self.R_k
         # R_k stays float32 (it trains) and may sit on the CPU while a model on a GPU runs in bfloat16:
-        # compute in R_k's dtype and device, and hand back h' in h_base's.
-        delta = (h_source - h_base).to(R_k) @ R_k.T @ R_k
-        return h_base + delta.to(h_base)
+        # low_rank_swap computes in R_k's dtype and device and hands back h' in h_base's.
+        return low_rank_swap(h_base, h_source, self.R_k)
 
     def config(self):
         # The stored tensors mean an R_k only under the map that made them: a file records which.

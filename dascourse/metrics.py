@@ -44,6 +44,19 @@ def isolate_from_answers(patched, base, source):
     return sum(kept) / len(kept)
 
 
+def logit_diff_share(patched, base, source, base_ids, source_ids):
+    """(LD_patched - LD_base) / (LD_source - LD_base) per row, LD = logit[source id] - logit[base id]:
+    how far a patch moved the logit difference from the base run's towards the source run's (0: not at
+    all, 1: all the way; it may overshoot). patched, base, source: [B, vocab] logits (or log-probabilities);
+    base_ids, source_ids: [B] token ids."""
+    rows = torch.arange(len(patched))
+
+    def logit_diff(logits):
+        return logits[rows, source_ids] - logits[rows, base_ids]
+
+    return (logit_diff(patched) - logit_diff(base)) / (logit_diff(source) - logit_diff(base))
+
+
 def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
     """A `level` interval for a pair score (IIA, Cause, Isolate) that respects shared entities.
 

@@ -224,6 +224,18 @@ def train_das(mlp, shapes, layer, k, variables=VARIABLES, steps=800, lr=1e-2, ba
     with torch.no_grad():
         h_base, h_source = mlp.hidden(x_base, layer), mlp.hidden(x_source, layer)  # the MLP is frozen
     labels = {v: counterfactual_labels(pairs["base"], pairs["source"], v) for v in variables}
+    return _fit_rotation(mlp, h_base, h_source, labels, layer, k, steps, lr, batch_size, seed)
+
+
+def train_rotation(mlp, h_base, h_source, labels, layer, k, steps=800, lr=1e-2, batch_size=128, seed=TRAIN_SEED):
+    """Exercise 4.2's loop, for one variable: a RotatedSubspace(d, k) trained on the hidden states h_base,
+    h_source [N, d] at `layer` so that swapping its subspace gives the counterfactual `labels` [N]."""
+    return _fit_rotation(mlp, h_base, h_source, {"V": labels}, layer, k, steps, lr, batch_size, seed)
+
+
+def _fit_rotation(mlp, h_base, h_source, labels, layer, k, steps, lr, batch_size, seed):
+    """`steps` Adam steps on a fresh RotatedSubspace(d, len(labels) * k); labels: {variable: [N] labels}."""
+    variables = tuple(labels)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         rotation = RotatedSubspace(h_base.shape[1], len(variables) * k).to(DTYPE)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
-from tqdm import tqdm
 
 from .interventions import Intervention, RotatedSubspace
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, pairs_cache
 from .patching import check_layer
+from .progress import progress_bar
 from .prompts import get_template
 
 
@@ -171,7 +171,7 @@ def train(model, train_pairs, layers, swaps, seeds, settings, name="DAS"):
     opt = torch.optim.Adam([p for swap in swaps for p in swap.parameters()], lr=s.lr)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     losses = [[] for _ in swaps]
-    for step in tqdm(range(s.steps), desc=name, disable=not s.progress):
+    for step in progress_bar(range(s.steps), name, enabled=s.progress):
         for swap in swaps:
             swap.anneal(step / s.steps)
         term_losses = [[] for _ in swaps]  # [run][term]

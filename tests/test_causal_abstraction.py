@@ -136,7 +136,7 @@ def test_check_interchange_passes_the_right_answer(capsys):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (interchange_in_place, "changed its inputs"),
+    (interchange_in_place, "an input it was given"),
     (interchange_forgot_source, "base's own logits"),
     (interchange_squeezed, "batch of one"),
     (interchange_source_logits, "source's logits"),

@@ -40,7 +40,8 @@ STUB = '''import torch
 def scale(h_base,
           factor=2.0):
     """h' = factor * h_base."""
-    # TODO: Exercise 9.1 -- replace this line and the next with your code, then run the check below.
+    # TODO: Exercise 9.1 -- return h' = factor * h_base.
+    # Replace these two comments and the raise below with your code, then run the check.
     raise NotImplementedError("Exercise 9.1: write scale() first.")'''
 
 
@@ -159,3 +160,15 @@ def test_learner_notebook_runs_with_solutions_restored(chapter):
     full chapter's solutions in place of the stubs, so every check cell must pass too."""
     failed = learner.run_with_solutions(chapter)
     assert not failed, f"checks that did not pass after their solution, with what they printed: {failed}"
+
+
+@pytest.mark.parametrize("docstring, todo", [
+    ('"""Logits of the MLP on x_base. Shape [B, 2]."""', "return logits of the MLP on x_base"),
+    ('"""R_k [k, d]: the top-k directions."""', "return R_k [k, d]: the top-k directions"),
+    ('"""A RotatedSubspace(d, k), trained."""', "return a RotatedSubspace(d, k), trained"),
+    ('"""IIA of the patch."""', "return IIA of the patch"),
+    (None, "write the body (the exercise above says what to return)"),
+])
+def test_stub_todo_says_what_to_return(docstring, todo):
+    solution = "def f(x):\n" + (f"    {docstring}\n" if docstring else "") + "    return x\n"
+    assert f"# TODO: Exercise 9.1 -- {todo}." in learner.stub(solution, "9.1")

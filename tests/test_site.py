@@ -20,7 +20,9 @@ source, so a new chapter is checked as soon as it is in _toc.yml:
     opaque white card (the pixel read back inside its margin is white), so it stays readable when the
     page is switched to the dark theme;
   - references: the References page (book/references.md) lists every entry of references.bib, by title
-    and link to its arXiv page.
+    and link to its arXiv page;
+  - progress bars: the cell outputs hold at most MAX_PROGRESS_LINES progress-bar lines (each training bar
+    should leave one final line, dascourse/progress.py; tqdm in an executed notebook leaves one per update).
 A screenshot of each page (and of its first opened solution, and of its first figure in the light and in
 the dark theme) is saved in _build/screenshots/.
 
@@ -113,6 +115,24 @@ def bibliography():
 
     entries = parse_file(ROOT / "references.bib").entries
     return [(key, entry.fields["title"], entry.fields.get("eprint", "")) for key, entry in entries.items()]
+
+
+# A progress-bar line: tqdm's "37%|███▋ | 37/100" or dascourse.progress's live "[####----] 37/100 steps" or final
+# "DAS layer 12, k=32: 100 steps".
+PROGRESS_LINE = re.compile(r"\d+%\|.*\d+/\d+|\[[#-]+\] \d+/\d+ |: \d+ (steps|batches)\b")
+MAX_PROGRESS_LINES = 5
+
+
+def progress_lines(text):
+    """The lines of `text` (a page's cell outputs) that are progress bars."""
+    return [line for line in text.splitlines() if PROGRESS_LINE.search(line)]
+
+
+def test_progress_lines_are_recognised():
+    lines = ["DAS layer 12, k=256:  72%|███████▏  | 72/100 [01:30<00:27,  1.01it/s]",
+             "DAS: [######--------------] 30/100 steps, 12 s, about 28 s left", "DAS layer 12, k=32: 100 steps",
+             "IIA 0.984 on 2000 pairs", "country 37/100 (held out)"]
+    assert progress_lines("\n".join(lines)) == lines[:3]
 
 
 def _words(text):
@@ -267,6 +287,13 @@ def test_page_renders(page, site, site_url, browser):
     if (ROOT / f"{source}.ipynb").exists():
         colab = browser.find_elements(By.CSS_SELECTOR, "article a[href^='https://colab.research.google.com/github/']")
         assert any(link.text.strip() for link in colab), f"{page}: no Colab link with text (only {len(colab)} badges)"
+
+    outputs = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article .cell_output')).map(e => e.textContent).join('\\n');")
+    bars = progress_lines(outputs)
+    assert len(bars) <= MAX_PROGRESS_LINES, (
+        f"{page}: {len(bars)} progress-bar lines in the cell outputs (at most {MAX_PROGRESS_LINES}), e.g. {bars[:2]}: "
+        f"show progress with dascourse.progress.progress_bar (one final line), not tqdm, and re-execute the chapter")
 
     dropdowns = browser.find_elements(By.CSS_SELECTOR, "article .tag_hide-input details")
     assert len(dropdowns) == len(collapsed), f"{page}: {len(dropdowns)} collapsed cells, want {len(collapsed)}"

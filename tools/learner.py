@@ -27,8 +27,21 @@ LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stu
                 "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
 
 
+def what_to_return(node):
+    """The TODO's "return ..." clause: the first sentence of the function's docstring (which says what it
+    returns), or a pointer to the exercise's text where the solution has no docstring."""
+    docstring = ast.get_docstring(node)
+    if not docstring:
+        return "write the body (the exercise above says what to return)"
+    summary = " ".join(docstring.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
+    if re.match(r"[A-Z][a-z]*(\s|$)", summary):  # "Logits of ...", "A RotatedSubspace", but not "IIA", "R_k"
+        summary = summary[0].lower() + summary[1:]
+    return f"return {summary}"
+
+
 def stub_function(lines, node, exercise):
-    """The def line(s) and docstring of `node` (an ast FunctionDef in `lines`), then a TODO and a raise."""
+    """The def line(s) and docstring of `node` (an ast FunctionDef in `lines`), then a TODO saying what to
+    return, and a raise."""
     has_docstring = ast.get_docstring(node, clean=False) is not None
     body = node.body[1:] if has_docstring else node.body
     if body and lines[body[0].lineno - 1][:body[0].col_offset].strip():
@@ -43,8 +56,8 @@ def stub_function(lines, node, exercise):
         while not keep[-1].strip() or keep[-1].strip().startswith("#"):
             keep.pop()
     indent = " " * node.body[0].col_offset
-    return keep + [f"{indent}# TODO: Exercise {exercise} -- replace this line and the next with your code, "
-                   f"then run the check below.",
+    return keep + [f"{indent}# TODO: Exercise {exercise} -- {what_to_return(node)}.",
+                   f"{indent}# Replace these two comments and the raise below with your code, then run the check.",
                    f'{indent}raise NotImplementedError("Exercise {exercise}: write {node.name}() first.")']
 
 
@@ -126,15 +139,34 @@ def run_with_solutions(chapter, setup_cell=None, timeout=900):
     compared; cells tagged skip-execution skipped); a failing cell raises nbclient's CellExecutionError.
     Return {exercise: what its check cell printed} for every check that did not print "all checks passed".
     `setup_cell`, if given, rewrites the setup cell's source first (`make colab-check` installs a local wheel)."""
+    nb, solutions = with_solutions(chapter)
+    printed = _execute(chapter, nb, solutions, setup_cell, timeout)
+    return {exercise: text for exercise, text in printed.items() if "all checks passed" not in text}
+
+
+STUB_SKIPPED = "still a stub: exercise skipped"  # what @check prints (dascourse/checks/__init__.py)
+
+
+def run_with_stubs(chapter, setup_cell=None, timeout=900):
+    """Execute the learner notebook of `chapter` as a learner first opens it, every stub unfilled, top to
+    bottom (as `run_with_solutions` does): every check must say its exercise was skipped, and the cells after
+    it run on with dascourse's functions. Return {exercise: what its check cell printed} for every check
+    that did not say so."""
+    nb = nbformat.read(learner_path(chapter), as_version=4)
+    solutions = exercise_cells(nbformat.read(chapter, as_version=4), chapter.name)
+    printed = _execute(chapter, nb, solutions, setup_cell, timeout)
+    return {exercise: text for exercise, text in printed.items() if STUB_SKIPPED not in text}
+
+
+def _execute(chapter, nb, solutions, setup_cell, timeout):
+    """Run `nb` (a learner notebook of `chapter`) in a fresh kernel; {exercise: what its check cell printed}."""
     from nbclient import NotebookClient  # only needed to run notebooks, not to write them
 
-    nb, solutions = with_solutions(chapter)
     if setup_cell:
         nb.cells[1].source = setup_cell(nb.cells[1].source)
     folder = learner_path(chapter).parent
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-    printed = {exercise: "".join(o.get("text", "") for o in nb.cells[i + 1].outputs) for i, exercise in solutions.items()}
-    return {exercise: text for exercise, text in printed.items() if "all checks passed" not in text}
+    return {exercise: "".join(o.get("text", "") for o in nb.cells[i + 1].outputs) for i, exercise in solutions.items()}
 
 
 def chapters(folder="notebooks"):

@@ -1,13 +1,22 @@
-"""How much chapter 5's numbers move with the seed: its DAS run repeated for several seeds.
+"""How much chapters 5 and 7 move with the seed: their training runs repeated for several seeds.
 
-For each seed, `train_das` with the chapter's knobs (layer 12, k = 256, 100 steps, lr 3e-3, 32 pairs per
-step) on the pairs of the chapter's training cities, then IIA on the chapter's three evaluation sets (128
-training pairs, 128 held-out pairs, 64 unseen-country pairs). Seed 0 is the chapter's own run, so its row
-repeats the chapter's table to the digit when run in the same numeric mode. The seed sets R_k's random start
-and the order of the batches; the split of the cities stays the chapter's (seed 0).
+Chapter 5 (`--chapter 5`): for each seed, `train_das` with the course settings (dascourse/data/
+course_settings.json: layer, k, lr, batch_size, steps) on the pairs of the chapter's training cities, then
+IIA with its 95% entity-resampling interval on the chapter's three evaluation sets (128 training pairs,
+128 held-out pairs, 64 unseen-country pairs).
 
-    make seeds                                   # writes dascourse/data/training_seeds.csv (numeric mode)
-    python tools/seed_spread.py --seeds 0 --steps 2 --out /tmp/s.csv   # a quick smoke run
+Chapter 7 (`--chapter 7`): for each seed, plain DAS, multi-task DAS and Boundless DAS with the chapter's
+knobs (the settings' layer, k and lr; CHAPTER_7 below: fewer steps and smaller batches, so that the
+chapter runs in a few minutes), scored with RAVEL's Cause, Isolate and Disentangle and their intervals on
+the chapter's held-out pairs; and, for seed 0, plain DAS trained with the full settings, which measures
+what the shorter training costs.
+
+Seed 0 is each chapter's own run, so its rows repeat the chapter's tables to the digit when run in the same
+numeric mode. The seed sets R_k's random start and the order of the batches; the split of the cities stays
+the chapters' (seed 0).
+
+    make seeds                                  # both CSVs in dascourse/data/ (numeric mode; ~25 min on 2 cores)
+    python tools/seed_spread.py --chapter 7 --seeds 0 --steps 2 --out /tmp/s.csv   # a quick smoke run
 """
 import argparse
 import sys
@@ -18,15 +27,29 @@ import pandas as pd
 import torch
 
 import dascourse as dc
-from dascourse.metrics import iia
+from dascourse.interventions import BoundlessSubspace
+from dascourse.metrics import entity_interval, hits, scores
 from dascourse.pairs import answer_ids, make_pairs, patch_pairs, split_by_city
+from dascourse.settings import course_settings
 from dascourse.train import train_das
 
-KNOBS = dict(layer=12, k=256, steps=100, lr=3e-3, batch_size=32)
+# Chapter 7 trains three methods, two of them with three loss terms per step: with the settings' steps and
+# batch that is about 15 minutes on 2 CPU cores, so the chapter trains shorter (stated in the chapter).
+CHAPTER_7 = dict(steps=40, batch_size=16)
+KEEP = ("continent", "language")
 
 
-def evaluation_sets(model):
-    """The chapter's cities and pairs: (train_pairs, {split name: pairs})."""
+def knobs_of(chapter, steps=None):
+    """The settings a chapter trains with: layer, k, lr, batch_size, steps (steps: override, for smoke runs)."""
+    s = course_settings()
+    knobs = {name: s[name] for name in ("layer", "k", "lr", "batch_size", "steps")}
+    if chapter == 7:
+        knobs.update(CHAPTER_7)
+    return knobs if steps is None else {**knobs, "steps": steps}
+
+
+def chapter_5_sets(model):
+    """Chapter 5's cities and pairs: (train_pairs, {split name: pairs})."""
     facts = dc.known_facts(model, "country")
     train_cities, test_cities, unseen_cities = split_by_city(facts, test_frac=0.2, seed=0)
     train_pairs = make_pairs(model, train_cities)
@@ -37,36 +60,97 @@ def evaluation_sets(model):
     }
 
 
-def seed_row(model, train_pairs, sets, seed, knobs):
-    """Train one rotation with `seed` and score it: a dict of IIA per evaluation set and the final loss."""
+def chapter_7_pairs(model):
+    """Chapter 7's (train_pairs, held_out): every city with a known country, its continent and language
+    blanked where the model gets them wrong; held-out pairs of test cities known for all three."""
+    facts = dc.known_facts(model, "country").copy()
+    for attribute in KEEP:
+        known = set(dc.known_facts(model, ["country", attribute]).city)
+        facts[attribute] = facts[attribute].where(facts.city.isin(known))
+    train_cities, test_cities, _ = split_by_city(facts, test_frac=0.2, seed=0)
+    return make_pairs(model, train_cities), make_pairs(model, test_cities.dropna())
+
+
+def chapter_5_row(model, train_pairs, sets, seed, knobs):
+    """Train one rotation with `seed` and score it: IIA and its interval per evaluation set, the final loss."""
     layer = knobs["layer"]
     rotation, losses = train_das(model, train_pairs, layer, knobs["k"], knobs["steps"], knobs["lr"],
-                                     knobs["batch_size"], seed, progress=False)
-    row = {"seed": seed, "loss_last_10": sum(losses[-10:]) / len(losses[-10:])}
+                                 knobs["batch_size"], seed, progress=False)
+    row = {"seed": seed, "loss_last_10": sum(losses[-10:]) / max(1, len(losses[-10:]))}
     with torch.no_grad():
         for name, pairs in sets.items():
-            logits = patch_pairs(model, pairs, layer, rotation)
-            row[f"iia_{name}"] = iia(logits, answer_ids(model, pairs["source_country"]))
+            correct = hits(patch_pairs(model, pairs, layer, rotation), answer_ids(model, pairs["source_country"]))
+            row[f"iia_{name}"] = correct.float().mean().item()
+            row[f"iia_{name}_lo"], row[f"iia_{name}_hi"] = entity_interval(correct, pairs["base"], pairs["source"])
     return row
+
+
+def score_row(model, held_out, layer, swap):
+    """RAVEL's scores of `swap` on chapter 7's held-out pairs, flat, with their 95% intervals."""
+    s = scores(model, held_out, layer, swap, keep=KEEP, n_isolate=64)
+    row = {"cause": s["cause"], "cause_lo": s["cause_ci"][0], "cause_hi": s["cause_ci"][1]}
+    for a in KEEP:
+        row[a], (row[f"{a}_lo"], row[f"{a}_hi"]) = s["isolate"][a], s["isolate_ci"][a]
+    row["isolate"], row["disentangle"] = s["isolate"]["mean"], s["disentangle"]
+    return row
+
+
+def chapter_7_rows(model, train_pairs, held_out, seed, knobs, full):
+    """DAS, MDAS and Boundless DAS trained with `seed` and chapter 7's knobs, as in the chapter's cells
+    (and, if `full`, DAS with the full settings `full`): one scored row per method."""
+    layer, k, lr, steps, batch = (knobs[n] for n in ("layer", "k", "lr", "steps", "batch_size"))
+    runs = {"DAS": dict(keep=()), "MDAS": dict(keep=KEEP)}
+    rows = []
+    for method, extra in runs.items():
+        start = time.time()
+        swap, losses = train_das(model, train_pairs, layer, k, steps, lr, batch, seed, progress=False, **extra)
+        rows.append({"method": method, "seed": seed, "steps": steps, "batch_size": batch, "learnt_k": k,
+                     "seconds": round(time.time() - start), **score_row(model, held_out, layer, swap)})
+    start = time.time()
+    torch.manual_seed(seed)  # the chapter's cell: BoundlessSubspace's start comes from torch's global generator
+    boundless = BoundlessSubspace(model.config.hidden_size, boundary=0.25, penalty_weight=1.0)
+    boundless, losses = train_das(model, train_pairs, layer, None, steps, lr, batch, seed, progress=False,
+                                  keep=KEEP, swap=boundless)
+    rows.append({"method": "Boundless DAS", "seed": seed, "steps": steps, "batch_size": batch,
+                 "learnt_k": boundless.learnt_k, "seconds": round(time.time() - start),
+                 **score_row(model, held_out, layer, boundless)})
+    if full:
+        start = time.time()
+        swap, _ = train_das(model, train_pairs, layer, k, full["steps"], full["lr"], full["batch_size"], seed,
+                            progress=False)
+        rows.append({"method": "DAS, the settings' training", "seed": seed, "steps": full["steps"],
+                     "batch_size": full["batch_size"], "learnt_k": k, "seconds": round(time.time() - start),
+                     **score_row(model, held_out, layer, swap)})
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chapter", type=int, choices=(5, 7), default=5, help="whose runs to repeat (default 5)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--steps", type=int, default=KNOBS["steps"], help="training steps (default: the chapter's 100)")
-    parser.add_argument("--out", required=True, type=Path, help="CSV to write, one row per seed")
+    parser.add_argument("--steps", type=int, help="training steps (default: the chapter's)")
+    parser.add_argument("--out", required=True, type=Path, help="CSV to write, one row per seed (and method)")
     args = parser.parse_args(argv)
-    knobs = {**KNOBS, "steps": args.steps}
+    knobs = knobs_of(args.chapter, args.steps)
+    seeds = [int(s) for s in args.seeds.split(",")]
     model = dc.load_model()
-    train_pairs, sets = evaluation_sets(model)
     rows = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    if args.chapter == 5:
+        train_pairs, sets = chapter_5_sets(model)
+    else:
+        train_pairs, held_out = chapter_7_pairs(model)
+    for seed in seeds:
         start = time.time()
-        rows.append(seed_row(model, train_pairs, sets, seed, knobs))
-        print(f"seed {seed}: {rows[-1]} ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+        if args.chapter == 5:
+            rows.append(chapter_5_row(model, train_pairs, sets, seed, knobs))
+        else:
+            full = knobs_of(5, args.steps) if seed == 0 else None
+            rows.extend(chapter_7_rows(model, train_pairs, held_out, seed, knobs, full))
+        print(f"seed {seed}: done ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).round(4)
     for name, value in knobs.items():
-        table[name] = value
+        if name not in table:
+            table[name] = value
     tmp = args.out.with_suffix(".tmp")
     table.to_csv(tmp, index=False)
     tmp.replace(args.out)  # atomic: a killed run leaves the old file

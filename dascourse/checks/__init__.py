@@ -7,6 +7,8 @@ call `yours_or_library(yours, library)`, which uses the library's version until 
 """
 import functools
 
+import torch
+
 
 class CheckFailed(AssertionError):
     """The learner's function gave a wrong answer; the message says which case and why."""
@@ -54,3 +56,33 @@ def yours_or_library(yours, library):
                 return result
         return choice[0](*args, **kwargs)
     return call
+
+
+def call(fn, *args, case, hint=""):
+    """fn(*args), where an error raised inside the learner's function (a shape mismatch deep in torch, say)
+    becomes a CheckFailed that names the case and the usual cause, instead of a traceback through torch.
+    A stub's NotImplementedError passes through, for `@check` to report the exercise as skipped."""
+    try:
+        return fn(*args)
+    except (NotImplementedError, CheckFailed):
+        raise
+    except Exception as err:  # the learner's code failed: say where, and the likely fix
+        first_line = (str(err).strip().splitlines() or [""])[0].rstrip(".")
+        raise CheckFailed(f"{case}: your {getattr(fn, '__name__', 'function')}() raised {type(err).__name__}: "
+                          f"{first_line}. {hint}".rstrip()) from None
+
+
+def copies(**given):
+    """Copies of the inputs handed to the learner's function, taken before the call, for `unchanged`."""
+    return {name: value.clone() if hasattr(value, "clone") else value.copy() for name, value in given.items()}
+
+
+def unchanged(before, case, **given):
+    """Fail if the learner's function wrote into an input it was given (`before`: `copies` of them)."""
+    for name, value in given.items():
+        old = before[name]
+        same = old.equals(value) if hasattr(old, "equals") else torch.equal(old, value) if torch.is_tensor(old) \
+            else old == value
+        expect(same, f"{case}: your function changed `{name}`, an input it was given (an in-place operation such "
+                     f"as `{name}[...] = ...`, `{name} -= ...`, `.add_()` or inplace=True). Build new objects "
+                     f"instead (`{name} - other`, `torch.cat`, or `.clone()` / `.copy()` first).")
