@@ -75,6 +75,14 @@ seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 5 --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
+# Chapter 6's slow grids (11 minutes measured with k 16 and 256): DAS and the learned neuron mask for k 16 and
+# the course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
+# continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
+# Rerun after `make selection` changes the course's settings, or after changing the numeric mode.
+.PHONY: evaluation
+evaluation:
+	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --ks 16,256 --out-dir dascourse/data
+
 # How many entities a user needs (23 minutes measured, on two cores other jobs shared): held-out Cause against the number of training entities on
 # the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
 # committed CSV (figure: python tools/figures.py learning_curve). Rerun after changing the table or the knobs.

@@ -3,14 +3,19 @@
 Each is a FixedSubspace, h' = h_base + R_k^T R_k (h_source - h_base), with R_k from: random orthonormal
 rows (DAS before training), k standard basis vectors (the best k neurons, ranked as in chapter 2), or the
 top-k principal directions of h_source - h_base. Full patching, h' = h_source (interventions.FullPatch),
-is the case k = d.
+is the case k = d. One baseline is trained: RAVEL's learned neuron mask (`train_learned_mask`), a soft
+mask over the d neurons trained with DAS's loss and budget, scored as the hard mask of its top k neurons.
+`cause_by_attribute` measures how much a subspace trained for one attribute moves the others.
 """
+import pandas as pd
 import torch
 
-from .interventions import FixedSubspace, check_k
+from .interventions import FixedSubspace, LearnedNeuronMask, check_k
+from .metrics import entity_interval, hits
 from .neurons import logit_diff_grad, rank_neurons
-from .pairs import answer_ids, source_states
+from .pairs import answer_ids, patch_pairs, source_states
 from .prompts import make_prompt
+from .train import TrainSettings, train, train_das
 
 
 def subspace(R_k):
@@ -47,3 +52,54 @@ def neuron_order(model, pairs, layer):
     grad = logit_diff_grad(model, [make_prompt(c) for c in pairs["base"]], list(pairs["base"]), layer,
                            answer_ids(model, pairs["source_country"]), answer_ids(model, pairs["base_country"]))
     return rank_neurons(h_base, h_source, grad).cpu()  # indices, to pick rows of a CPU matrix
+
+
+def random_subspaces(d, k, seeds):
+    """{seed: the swap h' = h_base + R_k^T R_k (h_source - h_base) with random orthonormal R_k [k, d]}:
+    DAS's untrained start for each seed (train.fresh_rotation's draw), frozen. One random subspace is one
+    draw; their spread says what "any k-dimensional subspace" scores."""
+    subspaces = {}
+    for seed in seeds:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            subspaces[seed] = FixedSubspace(d, k)
+    return subspaces
+
+
+def train_side_by_side(model, train_pairs, layer, swaps, seeds, steps=100, lr=3e-3, batch_size=16, progress=True,
+                       attribute="country", name="DAS and controls"):
+    """Train several interventions of any kind (a RotatedSubspace, a LearnedNeuronMask, ...) at `layer` with
+    DAS's loss, side by side: run i is train_das(..., swap=swaps[i], seed=seeds[i]) (its own batches, its
+    own loss), and one step runs all their batches through the model together, as train_das_many does for
+    rotations. Returns [(swap, losses), ...] in the order of `swaps`."""
+    if len(swaps) != len(seeds):
+        raise ValueError(f"{len(swaps)} swaps but {len(seeds)} seeds: give one seed per swap.")
+    settings = TrainSettings(steps, lr, batch_size, 0, progress, attribute=attribute)
+    return train(model, train_pairs, [layer] * len(swaps), list(swaps), list(seeds), settings, name)
+
+
+def train_learned_mask(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True):
+    """RAVEL's learned neuron mask (interventions.LearnedNeuronMask) trained with DAS's loss and budget:
+    train_das(..., k=None, swap=LearnedNeuronMask(d, k)). Returns (mask, losses); score
+    `mask.neuron_swap()`, the hard mask of its top k neurons. `seed` draws the batches (the mask starts at
+    m = 0.5 everywhere whatever the seed)."""
+    mask = LearnedNeuronMask(model.config.hidden_size, k)
+    return train_das(model, train_pairs, layer, None, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
+                     progress=progress, swap=mask)
+
+
+def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
+    """The entanglement table: Cause of each swap on each attribute, with its entity interval.
+
+    pairs_by_attribute: {attribute: pairs whose base and source differ in it (das.make_pairs(...,
+    attribute=a))}; swaps: {row name: swap}. Cause on a = the share of pairs whose patched base, asked for
+    a (h_source from the source's prompt for a), answers the source's a. Returns a DataFrame, one row per
+    swap, columns <a>, <a>_lo, <a>_hi (`metrics.with_intervals` shows them)."""
+    rows = {}
+    for name, swap in swaps.items():
+        rows[name] = {}
+        for a, pairs in pairs_by_attribute.items():
+            moved = hits(patch_pairs(model, pairs, layer, swap, a), answer_ids(model, pairs[f"source_{a}"]))
+            lo, hi = entity_interval(moved, pairs["base"], pairs["source"])
+            rows[name].update({a: moved.float().mean().item(), f"{a}_lo": lo, f"{a}_hi": hi})
+    return pd.DataFrame(rows).T

@@ -9,6 +9,7 @@ its formula in its docstring:
     RotatedSubspace    h' = h_base + R_k^T R_k (h_source - h_base),   R_k learnt      (chapters 3, 5)
     FixedSubspace      the same with R_k given and frozen (PCA, best-k neurons)       (chapter 6)
     BoundlessSubspace  h' = h_base + R^T diag(m) R (h_source - h_base), m soft, learnt (chapter 7)
+    LearnedNeuronMask  h' = h_base + sigmoid(logits / T) * (h_source - h_base); top k kept (chapter 6)
 
 A new kind of intervention is one subclass of `Intervention` (in any file, a notebook included): give it
 forward(h_base, h_source), and `config()` when its constructor takes arguments. Then `train.train_das`
@@ -256,3 +257,73 @@ class BoundlessSubspace(RotatedSubspace):
 
     def extra_repr(self):
         return f"d={self.d}, b={self.b.item():.1f}, temperature={self.temperature:.3g}"
+
+
+def mask_swap(h_base, h_source, logits, temperature):
+    """h' = h_base + m * (h_source - h_base) with the soft mask m = sigmoid(logits / temperature) [d]:
+    neuron i moves m_i of the way from the base's value to the source's. Differentiable in `logits`;
+    h_base and h_source ([..., d]) are left as they are."""
+    m = torch.sigmoid(logits / temperature)
+    # The mask stays float32 (it trains) while a model on a GPU may run in bfloat16, as in RotatedSubspace.
+    return h_base + (m * (h_source - h_base).to(m)).to(h_base)
+
+
+class LearnedNeuronMask(Intervention):
+    """RAVEL's differentiable binary masking (chapter 6): a learnt soft mask m over the d neurons,
+
+        m_i = sigmoid(logit_i / temperature),   i = 0 .. d-1
+        forward(h_base, h_source) = h_base + m * (h_source - h_base)
+
+    trained like DAS: train_das(model, pairs, layer, k=None, swap=LearnedNeuronMask(d, k), ...). The
+    logits start at 0 (every m_i = 0.5); `anneal(fraction)` lowers the temperature geometrically from
+    temperatures[0] to temperatures[1], so that m ends almost 0/1. When scored it is a hard mask:
+    `neuron_swap()` is chapter 2's NeuronSwap with the k neurons of highest logit, h' = h_base +
+    hard_mask() * (h_source - h_base). Unlike DAS it can only pick neurons, not rotate: the control that
+    asks whether training a *choice of neurons* with DAS's loss and budget does as well as training R_k.
+
+    d: the hidden size; k: how many neurons the hard mask keeps; temperature: the current temperature
+    (default: the first); a saved module records where it was.
+    """
+
+    def __init__(self, d, k, temperatures=(1.0, 0.01), temperature=None):
+        super().__init__()
+        check_k(k, d)
+        first, last = temperatures
+        if not first >= last > 0:
+            raise ValueError(f"temperatures={temperatures!r} must go from high to low, both > 0, e.g. (1.0, 0.01).")
+        self.d, self.k, self.temperatures = d, k, (first, last)
+        self.logits = nn.Parameter(torch.zeros(d))
+        self.temperature = first if temperature is None else temperature
+
+    def mask(self):
+        """The soft mask m [d] that training patches with: sigmoid(logits / temperature)."""
+        return torch.sigmoid(self.logits / self.temperature)
+
+    def hard_mask(self, k=None):
+        """The 0/1 mask [d] of the k neurons with the highest logits (ties: the lower index first);
+        k: default the module's own k (one trained mask gives its top k for any k)."""
+        k = self.k if k is None else k
+        check_k(k, self.d)
+        order = torch.sort(self.logits.detach().cpu(), descending=True, stable=True).indices
+        hard = torch.zeros(self.d)
+        hard[order[:k]] = 1.0
+        return hard
+
+    def neuron_swap(self, k=None):
+        """The intervention that is scored: NeuronSwap(hard_mask(k)), swapping exactly k neurons."""
+        return NeuronSwap(self.hard_mask(k)).to(self.logits.device)
+
+    def anneal(self, fraction):
+        """Set the temperature for a point `fraction` (0 to 1) of the way through training."""
+        first, last = self.temperatures
+        self.temperature = first * (last / first) ** fraction
+
+    def forward(self, h_base, h_source):
+        check_states(h_base, h_source, self.d)
+        return mask_swap(h_base, h_source, self.logits, self.temperature)
+
+    def config(self):
+        return {"d": self.d, "k": self.k, "temperatures": list(self.temperatures), "temperature": self.temperature}
+
+    def extra_repr(self):
+        return f"d={self.d}, k={self.k}, temperature={self.temperature:.3g}"

@@ -35,6 +35,15 @@ def iia(logits, targets):
     return hits(logits, targets).float().mean().item()
 
 
+def isolate_from_answers(patched, base, source):
+    """Isolate from answers (exercise 6.1): among the pairs whose base and source answers differ, the share
+    whose patched answer is still the base's. patched, base, source: one answer per pair."""
+    kept = [p == b for p, b, s in zip(patched, base, source) if b != s]
+    if not kept:
+        raise ValueError("No pair's base and source answers differ: Isolate is not defined on these pairs.")
+    return sum(kept) / len(kept)
+
+
 def logit_diff_share(patched, base, source, base_ids, source_ids):
     """(LD_patched - LD_base) / (LD_source - LD_base) per row, LD = logit[source id] - logit[base id]:
     how far a patch moved the logit difference from the base run's towards the source run's (0: not at
@@ -109,12 +118,48 @@ def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "l
             "n_pairs": len(pairs), "n_isolate": n}
 
 
-def score_table(model, pairs, layer, swaps, **kwargs):
+def score_table(model, pairs, layer, swaps, intervals=False, **kwargs):
     """`scores` of each named swap in `swaps` ({name: swap}) as a DataFrame, one row per method:
-    cause, isolate of each kept attribute, isolate (their mean), disentangle."""
+    cause, isolate of each kept attribute, isolate (their mean), disentangle.
+    intervals=True adds the entity-resampling 95% interval of Cause and of each kept attribute's Isolate
+    as columns <score>_lo and <score>_hi (`with_intervals` shows them next to the scores)."""
     rows = {}
     for name, swap in swaps.items():
         s = scores(model, pairs, layer, swap, **kwargs)
         kept = {a: v for a, v in s["isolate"].items() if a != "mean"}
         rows[name] = {"cause": s["cause"], **kept, "isolate": s["isolate"]["mean"], "disentangle": s["disentangle"]}
+        if intervals:
+            for score, (lo, hi) in {"cause": s["cause_ci"], **s["isolate_ci"]}.items():
+                rows[name].update({f"{score}_lo": lo, f"{score}_hi": hi})
     return pd.DataFrame(rows).T
+
+
+def with_intervals(table, digits=2):
+    """`table` for reading: each score that has <score>_lo and <score>_hi columns shown as
+    "value [lo, hi]", the other scores rounded; the _lo/_hi columns themselves dropped."""
+    shown = {}
+    for col in table.columns:
+        if col.endswith(("_lo", "_hi")):
+            continue
+        if f"{col}_lo" in table.columns:
+            shown[col] = [f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+                          for v, lo, hi in zip(table[col], table[f"{col}_lo"], table[f"{col}_hi"])]
+        else:
+            shown[col] = table[col].round(digits) if pd.api.types.is_numeric_dtype(table[col]) else table[col]
+    return pd.DataFrame(shown, index=table.index)
+
+
+# ---------------------------------------------------------------- is a subspace dormant? (chapters 4 and 6)
+
+def null_fraction(patch, null_basis):
+    """Share of the patch's squared length ||h' - h_base||^2 (rows of `patch` [n, d], summed) that lies in
+    the null space spanned by `null_basis` [m, d]: 1 means the next layer never sees the patch."""
+    return ((patch @ null_basis.T).pow(2).sum() / patch.pow(2).sum()).item()
+
+
+def natural_variance(acts, basis):
+    """Variance of activations along each orthonormal row of `basis`, relative to the layer's average
+    variance per direction: acts [n, d] (unpatched activations), basis [k, d] -> [k] tensor.
+    A direction with a value near 0 is dormant: the network's own inputs barely move along it."""
+    per_direction = (acts @ basis.T).var(dim=0)
+    return per_direction / acts.var(dim=0).sum() * acts.shape[1]

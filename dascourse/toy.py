@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .interventions import RotatedSubspace
+from .metrics import natural_variance, null_fraction  # noqa: F401 (the chapter-4 diagnostics live in metrics)
 
 # The knobs below (shape pool, widths, layer, k, steps, lr) were chosen on the VALIDATION pairs (seed
 # VALIDATION_SEED); the held-out pairs (TEST_SEED) are used only to report.
@@ -289,20 +290,6 @@ def null_space(weight, tol=1e-8):
     _, s, vh = torch.linalg.svd(weight.detach(), full_matrices=True)
     rank = int((s > tol * s.max()).sum())
     return vh[rank:]
-
-
-def null_fraction(patch, null_basis):
-    """Share of the patch's squared length ||h' - h_base||^2 (rows of `patch` [n, d], summed) that lies in
-    the null space spanned by `null_basis` [m, d]: 1 means the next layer never sees the patch."""
-    return ((patch @ null_basis.T).pow(2).sum() / patch.pow(2).sum()).item()
-
-
-def natural_variance(acts, basis):
-    """Variance of activations along each orthonormal row of `basis`, relative to the layer's average
-    variance per direction: acts [n, d] (unpatched activations), basis [k, d] -> [k] tensor.
-    A direction with a value near 0 is dormant: the network's own inputs barely move along it."""
-    per_direction = (acts @ basis.T).var(dim=0)
-    return per_direction / acts.var(dim=0).sum() * acts.shape[1]
 
 
 def separation(acts, labels, direction):

@@ -100,3 +100,60 @@ def check_pca_directions(pca_directions):
                f"{case}: R_k spans the wrong subspace. Take the top-k right singular vectors of the matrix of "
                f"differences h_source - h_base (rows = pairs); do not use h_base or h_source alone.")
     passed("pca_directions")
+
+
+# ---------------------------------------------------------------- chapter 6: the learned neuron mask
+
+
+def _mask_case(generator, n=3, d=6):
+    h_base, h_source = torch.randn(n, d, generator=generator), torch.randn(n, d, generator=generator)
+    logits = torch.tensor([2.0, -1.0, 0.0, 0.5, -3.0, 1.0][:d])
+    return h_base, h_source, logits
+
+
+@check
+def check_mask_swap(mask_swap):
+    """mask_swap(h_base, h_source, logits, temperature) = h_base + sigmoid(logits / temperature) * (h_source - h_base),
+    differentiable in logits, inputs unchanged."""
+    g = torch.Generator().manual_seed(0)
+    h_base, h_source, logits = _mask_case(g)
+    for temperature in (1.0, 0.1):
+        case = f"h_base, h_source [3, 6], logits {logits.tolist()}, temperature {temperature}"
+        before = [t.clone() for t in (h_base, h_source, logits)]
+        trainable = logits.clone().requires_grad_(True)
+        try:
+            out = mask_swap(h_base, h_source, trainable, temperature)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # a learner's slip, not a crash of the course: say what was called
+            expect(False, f"{case}: mask_swap raised {type(err).__name__}: {err}. The arguments are tensors "
+                          f"[n, d], [n, d], [d] and a float; torch.sigmoid and broadcasting do the rest.")
+        expect(all(torch.equal(a, b) for a, b in zip(before, (h_base, h_source, logits))),
+               f"{case}: mask_swap changed its inputs in place (e.g. h_base += ...). Build h' as a new tensor: "
+               f"h_base + m * (h_source - h_base).")
+        expect(torch.is_tensor(out) and tuple(out.shape) == tuple(h_base.shape),
+               f"{case}: return h' with h_base's shape {tuple(h_base.shape)}, got "
+               f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}.")
+        m = torch.sigmoid(logits / temperature)
+        want = h_base + m * (h_source - h_base)
+        wrong = {
+            "swapped the roles of base and source (h_source + m * (h_base - h_source)): m is the share of each "
+            "neuron taken FROM the source": h_source + m * (h_base - h_source),
+            "used sigmoid(logits), without the temperature: divide the logits by it, m = sigmoid(logits / "
+            "temperature)": h_base + torch.sigmoid(logits) * (h_source - h_base),
+            "multiplied the logits by the temperature; divide: a low temperature must make m nearly 0/1":
+                h_base + torch.sigmoid(logits * temperature) * (h_source - h_base),
+            "used a hard 0/1 mask (logits > 0) while training: it has no gradient, so the logits never learn; "
+            "use the soft m = sigmoid(logits / temperature)": h_base + (logits > 0).float() * (h_source - h_base),
+            "used the logits themselves as the mask; squash them with torch.sigmoid first":
+                h_base + logits * (h_source - h_base),
+        }
+        for mistake, value in wrong.items():
+            expect(torch.allclose(out.detach(), want, atol=1e-5) or not torch.allclose(out.detach(), value, atol=1e-5),
+                   f"{case}: you {mistake}.")
+        expect(torch.allclose(out.detach(), want, atol=1e-5),
+               f"{case}: h' is wrong (largest error {(out.detach() - want).abs().max():.3g}). Expected h_base + m * "
+               f"(h_source - h_base) with m = sigmoid(logits / temperature), one m_i per neuron (the last dim).")
+        expect(out.requires_grad, f"{case}: h' carries no gradient to the logits (detached, or built with "
+                                  f"torch.no_grad / .item()): training could not move the mask.")
+    passed("mask_swap")
