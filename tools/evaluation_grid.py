@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 import dascourse as dc
+from dascourse.cache import atomic_open
 from dascourse.baselines import (cause_by_attribute, neuron_order, pair_states, pca_directions, random_subspaces,
                                  subspace, train_side_by_side)
 from dascourse.interventions import LearnedNeuronMask
@@ -50,9 +51,8 @@ def chapter_data(model):
 
 
 def write_csv(table, path):
-    tmp = path.with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)  # atomic: a killed run leaves the old file
+    with atomic_open(path, "w") as f:  # a killed run leaves the old file
+        table.to_csv(f, index=False)
 
 
 def main(argv=None):

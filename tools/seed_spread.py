@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 import dascourse as dc
+from dascourse.cache import atomic_open
 from dascourse.interventions import BoundlessSubspace
 from dascourse.metrics import entity_interval, hits, scores
 from dascourse.pairs import answer_ids, make_pairs, patch_pairs, split_by_city
@@ -151,9 +152,8 @@ def main(argv=None):
     for name, value in knobs.items():
         if name not in table:
             table[name] = value
-    tmp = args.out.with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(args.out)  # atomic: a killed run leaves the old file
+    with atomic_open(args.out, "w") as f:  # a killed run leaves the old file
+        table.to_csv(f, index=False)
     print(table.to_string(index=False))
 
 

@@ -10,6 +10,7 @@ seeds and each seed's score with its 95% entity interval. A repository tool (run
 import sys
 from pathlib import Path
 
+from dascourse.cache import atomic_open
 from dascourse.settings import course_selection
 
 OUT = Path(__file__).resolve().parents[1] / "book" / "generated" / "selection_table.md"
@@ -45,10 +46,8 @@ def main(argv=None):
             print(f"{OUT} is stale: run `python -m tools.selection_report`.")
             return 1
         return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(OUT)
+    with atomic_open(OUT, "w") as f:
+        f.write(text)
     print(f"wrote {OUT}")
     return 0
 
