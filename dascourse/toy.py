@@ -1,9 +1,9 @@
 """A network whose answer we know (chapter 4): DAS as causal abstraction on hierarchical equality.
 
 Task. Four shapes a, b, c, d (random vectors); the answer is whether (a = b) equals (c = d). A small MLP
-learns it on training shapes (a pool of 10,000 for 20,000 training inputs);
-everything is scored on shapes it never saw (validation and test pools drawn with other seeds), as in the
-DAS paper and pyvene's tutorial. The high-level causal model that solves it:
+learns it on training shapes (a pool of 10,000 for 20,000 training inputs); everything is scored on shapes
+it never saw (validation and test pools drawn with other seeds), as in the DAS paper and pyvene's tutorial.
+The high-level causal model that solves it:
 
     V1 = (a = b)      V2 = (c = d)      out = (V1 = V2)
 
@@ -16,8 +16,8 @@ network's interchange intervention on a subspace with orthonormal rows B ([k, d]
 
     h' = h_base + B^T B (h_source - h_base)          (then run the layers above `layer` on h')
 
-(interventions.low_rank_swap) and the interchange intervention accuracy (IIA) is the share of (base, source) pairs on which the
-intervened network outputs the high-level model's counterfactual label (metrics.hits). IIA near 1 for V1, V2
+(interventions.low_rank_swap), and the interchange intervention accuracy (IIA) is the share of (base, source)
+pairs on which the intervened network outputs the high-level model's counterfactual label (metrics.hits). IIA near 1 for V1, V2
 and the joint swap of both, on sampled pairs, makes the high-level model an approximate causal abstraction of
 the network under this alignment; it does not check every intervention.
 
@@ -495,7 +495,7 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
     for DAS (V1, V2, and the joint swap of both) and the controls, each as {"all", "changed", "hits"} (per
     variable, and "min": the lower of V1's and V2's); DAS minus each control as a paired difference with its
     interval (`compare`); the illusion (`illusion_report`) and the same procedure on DAS's V1 and V2 spans and
-    on u. `mlp`: the chapter's trained MLP if you have it already (train_mlp(make_shapes())), else trained here."""
+    on u. `mlp`: the chapter's trained MLP if you have it already (train_mlp(make_shapes("train"))), else trained here."""
     shapes = {split: make_shapes(split) for split in SPLIT_SEEDS}
     mlp = train_mlp(shapes["train"]) if mlp is None else mlp
     test_shapes = shapes["test"]
