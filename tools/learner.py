@@ -20,7 +20,9 @@ from pathlib import Path
 import nbformat
 
 from tools.colab_cells import LEARNER_FOLDER, Course, with_colab_cells, write_colab_cells, write_notebook
+from tools.learner_markdown import site_for, to_markdown
 
+ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_TAG = "hide-input"
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+(?:\.\d+)*)", re.MULTILINE)
 LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stub for you to write. "
@@ -99,12 +101,18 @@ FIGURE_LINK = re.compile(r"\]\(\.\./book/figures/")
 
 
 def learner_notebook(nb, name, course):
-    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed, and the
-    concept figures linked at `course`'s repository (Colab opens one notebook alone: a relative path to
-    book/figures/ would show a broken image there)."""
+    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed, the
+    markdown in the plain markdown and HTML that Jupyter and Colab render as the site does (hints folded,
+    citations as author-year links: tools/learner_markdown.py), and the concept figures linked at `course`'s
+    repository (Colab opens one notebook alone: a relative path to book/figures/ would show a broken image)."""
     learner = nbformat.from_dict(nb)
+    site = site_for(course, ROOT, f"notebooks/{Path(name).stem}")
     for cell in learner.cells:
         if cell.cell_type == "markdown":
+            try:
+                cell.source = to_markdown(cell.source, site)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
             cell.source = FIGURE_LINK.sub(f"]({course.raw_url}/book/figures/", cell.source)
     solutions = exercise_cells(nb, name)
     for i, cell in enumerate(learner.cells):
