@@ -29,16 +29,31 @@ LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stu
                 "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
 
 
+SENTENCE_END = re.compile(r"(?<=[\w)\]'])\.\s+(?=[A-Z])")  # not "i = 0 .. d-1", "e.g. x", "1.5"
+TODO_WIDTH = 110
+
+
 def what_to_return(node):
     """The TODO's "return ..." clause: the first sentence of the function's docstring (which says what it
-    returns), or a pointer to the exercise's text where the solution has no docstring."""
+    returns, and the shapes in and out), or a pointer to the exercise's text where the solution has none."""
     docstring = ast.get_docstring(node)
     if not docstring:
         return "write the body (the exercise above says what to return)"
-    summary = " ".join(docstring.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
-    if re.match(r"[A-Z][a-z]*(\s|$)", summary):  # "Logits of ...", "A RotatedSubspace", but not "IIA", "R_k"
+    summary = SENTENCE_END.split(" ".join(docstring.split("\n\n")[0].split()))[0].rstrip(".")
+    if re.match(r"[A-Z][a-z]*([\s-]|$)", summary):  # "Logits of ...", "Last-token", "A RotatedSubspace", not "IIA", "R_k"
         summary = summary[0].lower() + summary[1:]
     return f"return {summary}"
+
+
+def todo_lines(exercise, node, indent):
+    """The TODO comment, wrapped at TODO_WIDTH characters, then the two lines that say what to replace."""
+    words, lines = f"TODO: Exercise {exercise} -- {what_to_return(node)}.".split(), []
+    for word in words:
+        if lines and len(indent) + 2 + len(lines[-1]) + 1 + len(word) <= TODO_WIDTH:
+            lines[-1] += " " + word
+        else:
+            lines.append(word if not lines else "  " + word)
+    return [f"{indent}# {line}" for line in lines]
 
 
 def stub_function(lines, node, exercise):
@@ -58,8 +73,8 @@ def stub_function(lines, node, exercise):
         while not keep[-1].strip() or keep[-1].strip().startswith("#"):
             keep.pop()
     indent = " " * node.body[0].col_offset
-    return keep + [f"{indent}# TODO: Exercise {exercise} -- {what_to_return(node)}.",
-                   f"{indent}# Replace these two comments and the raise below with your code, then run the check.",
+    return keep + todo_lines(exercise, node, indent) + [
+                   f"{indent}# Replace these comments and the raise below with your code, then run the check.",
                    f'{indent}raise NotImplementedError("Exercise {exercise}: write {node.name}() first.")']
 
 
