@@ -154,7 +154,7 @@ def test_pinned_extra_is_requirements_without_torch():
     assert pinned == {pins[name] for name in required if name in pins and name != "torch"}
 
 
-@pytest.mark.slow
+@pytest.mark.learner_run
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_learner_notebook_runs_with_solutions_restored(chapter):
     """Everything in the learner notebook runs: executed top to bottom (outputs not compared) with the

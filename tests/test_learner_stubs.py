@@ -9,8 +9,8 @@
   calls the stub except through `yours_or_library`, which falls back to dascourse's function.
 
 The full run, every learner notebook executed top to bottom with every stub unfilled (about 9 minutes, as
-slow as the chapters: a stub changes which function runs, not how much runs), is marked `slow`: `make
-colab-check` runs it (`pytest -m slow`), `make test` does not.
+slow as the chapters: a stub changes which function runs, not how much runs), is marked `learner_run`: `make
+colab-check` runs it (`pytest -m learner_run`), `make test` does not.
 """
 import ast
 import contextlib
@@ -239,7 +239,7 @@ def test_direct_uses_finds_a_stub_called_without_fallback():
 
 # ---- the full run (make colab-check) ---------------------------------------------------------------------------
 
-@pytest.mark.slow
+@pytest.mark.learner_run
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_learner_notebook_runs_with_every_stub_unfilled(chapter):
     not_skipped = learner.run_with_stubs(chapter)

@@ -4,7 +4,10 @@ The chapters in notebooks/ are the single source, with solutions. An exercise th
 headed "### Exercise N.M — title (...)", then ONE code cell tagged `hide-input` holding the solution
 (the site shows it collapsed), then a cell calling the check. The learner version
 notebooks/learner/<same name>.ipynb has every output cleared and each solution cell replaced by its stub:
-the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`.
+the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`. So the solution's
+docstring is what the learner reads: it says what the function returns and the shapes in and out, never the
+solution's code or formula (tests/test_learner_stubs.py). Its markdown is turned from MyST into what
+Jupyter, JupyterLab and Colab render as the site does: hints folded, citations linked (tools/learner_markdown.py).
 First, each chapter's Colab line and setup cell are written from the repository setting in _config.yml
 (tools/colab_cells.py), so that chapters and learner notebooks point at the same repository and release.
 A repository tool, not part of the installed package: run it from the repository root.

@@ -82,7 +82,7 @@ def to_markdown(text, site):
         if fence:
             end = _closing(lines, i, fence)
             directive = DIRECTIVE.match(fence["info"])
-            body = [b[len(fence["indent"]):] if b.startswith(fence["indent"]) else b for b in lines[i + 1:end]]
+            body = [b.removeprefix(fence["indent"]) for b in lines[i + 1:end]]
             if directive:
                 block = _directive(directive["name"], directive["argument"].strip(), body, site, fence["indent"])
                 # One blank line on each side: Jupyter then starts and ends a markdown block there.
