@@ -27,8 +27,6 @@ from tools.learner import STUB_SKIPPED
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = learner.chapters(ROOT / "notebooks")
-# Chapters 0-2 are another helper's: their stubs' docstrings still state the solution (issue 24, item 3).
-TO_REWORD = {"2.1": "neuron_patch's docstring is its solution's line, h_base + mask * (h_source - h_base)"}
 TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d+)?|\*\*|==|!=|<=|>=|\S")
 OPERATORS = {"+", "-", "*", "/", "@", "**", "==", "%"}
 LONGEST_SHARED = 5  # tokens: "(h_source - h_base)" alone is the course's notation, "* (h_source - h_base)" code
@@ -103,8 +101,6 @@ def test_copied_finds_a_formula_from_the_solution():
 
 @pytest.mark.parametrize("chapter, i, exercise", EXERCISES, ids=[e for _, _, e in EXERCISES])
 def test_stub_says_what_to_compute_not_the_solution(chapter, i, exercise):
-    if exercise in TO_REWORD:
-        pytest.xfail(f"Exercise {exercise}: {TO_REWORD[exercise]} (chapters 0-2: reword its docstring)")
     solution = read(chapter).cells[i].source
     stub = read(learner.learner_path(chapter)).cells[i].source
     leaks = copied(stub, solution)
