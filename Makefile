@@ -115,10 +115,15 @@ publish:
 	@test -f _build/html/index.html || { echo "No site in _build/html: run \`make book\` first."; exit 1; }
 	$(PYTHON) -m ghp_import -n -p -f -r $(REMOTE) -b gh-pages -m "Publish the course site" _build/html
 
-# `make colab-check` (before each release, not part of `make test`): a fresh Python 3.12 environment with the
-# newest torch, the course installed by the setup cell from a wheel of this checkout, every learner notebook
-# run with its solutions on the CPU and google.colab stubbed (tools/colab_check.sh). 15-30 minutes, ~5 GB.
+# `make colab-check` (before each release, not part of `make test`): first, in this environment, every learner
+# notebook executed top to bottom with its stubs unfilled and with its solutions put back (the tests marked
+# `learner_run` in tests/test_learner*.py, about 20 minutes; `make test` proves the same without executing them:
+# the learner cells are the chapters', and each stub's check reports it skipped); then a fresh Python 3.12
+# environment with the newest torch, the course installed by the setup cell from a wheel of this checkout,
+# every learner notebook run with its solutions on the CPU and google.colab stubbed (tools/colab_check.sh,
+# 15-30 minutes, ~5 GB).
 PYTHON312 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)),python3.12)
 colab-check:
+	$(PYTHON) -m pytest -m learner_run tests/test_learner.py tests/test_learner_stubs.py -p no:cacheprovider
 	PYTHON312="$(PYTHON312)" bash tools/colab_check.sh
 # ---- end of issue 19 ---------------------------------------------------------------------------------

@@ -13,14 +13,24 @@ from dascourse.checks.rotation import check_low_rank_swap, check_rotate_swap_rot
 # --- chapter 1: the patch inside a trace (needs the model) -------------------------------------------
 
 def patch_residual(model, prompts, layer, positions, h_new, at=None, rows=None, assign=True, clone=True,
-                   save=True, last_only=True):
-    """The solution, with switches that make the usual mistakes."""
+                   save=True, last_only=True, where="own"):
+    """The solution, with switches that make the usual mistakes. where: "own" (row i at positions[i]),
+    "every" (new[:, positions]: every row at every position), "first" (every row at positions[0]), or
+    "from start" (positions counted from the start of each unpadded prompt, blind to the left padding)."""
     at = layer if at is None else at
     rows = torch.arange(len(prompts)) if rows is None else rows
+    lengths = torch.tensor([len(model.tokenizer(p)["input_ids"]) for p in prompts])
     with model.trace(list(prompts)):
         out = model.model.layers[at].output
         new = out.clone() if clone else out
-        new[rows, positions[rows], :] = h_new[rows]
+        if where == "every":
+            new[:, positions, :] = h_new
+        elif where == "first":
+            new[rows, positions[0], :] = h_new[rows]
+        elif where == "from start":
+            new[rows, (lengths + positions)[rows], :] = h_new[rows]
+        else:
+            new[rows, positions[rows], :] = h_new[rows]
         if assign and clone:
             model.model.layers[at].output = new
         logits = model.lm_head.output if not last_only else model.lm_head.output[:, -1, :]
@@ -42,6 +52,11 @@ def test_right_patch_passes(model, capsys):
     (dict(assign=False), "never reached the model"),
     (dict(clone=False), r"not into a \.clone\(\)"),
     (dict(last_only=False), "last token's logits"),
+    (dict(at="+3"), "unchanged in every row"),  # a layer number written into the function
+    (dict(at="-3"), "a patch at a layer before"),
+    (dict(where="every"), "every row at every position"),
+    (dict(where="first"), r"Row 1 was patched at position -6 .*not at positions\[1\] = -1"),
+    (dict(where="from start"), "padded on the left"),
 ])
 def test_patch_mistakes_are_named(model, mistake, message):
     if "at" in mistake:

@@ -32,7 +32,6 @@ DASCOURSE_REQUIRE_BROWSER=1, which turns those skips into failures.
 import functools
 import os
 import re
-import shutil
 import threading
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -43,24 +42,13 @@ import nbformat
 import pytest
 import yaml
 
+from tests.browser import chromium, unavailable
 from tools import learner
 
 ROOT = Path(__file__).resolve().parents[1]
 # DASCOURSE_SITE: a site built elsewhere (jupyter-book build . --path-output DIR -> DIR/_build/html).
 SITE = Path(os.environ.get("DASCOURSE_SITE", ROOT / "_build" / "html"))
 SCREENSHOTS = SITE.parent / "screenshots"
-REQUIRED = os.environ.get("DASCOURSE_REQUIRE_BROWSER") == "1"
-# Without the background-networking flags Chromium keeps retrying refused connections and hangs.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,1600"]
-
-
-def unavailable(message):
-    """Skip -- or fail where CI requires the browser test to run."""
-    if REQUIRED:
-        pytest.fail(f"{message} (DASCOURSE_REQUIRE_BROWSER=1: this test must run, not skip)")
-    pytest.skip(message)
 
 
 def toc_pages():
@@ -200,24 +188,8 @@ def site_url(site):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        unavailable("Chromium is not installed: `sudo apt-get install -y chromium chromium-driver` "
-                    "(Debian/Ubuntu: /usr/bin/chromium and /usr/bin/chromedriver), then run the tests again.")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        unavailable("selenium is not installed: `make setup` (or pip install -r requirements.txt).")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    # A driver path given to Service means Selenium Manager never tries to download one.
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
 
 
 # The colour of the figure's own pixel 2% in from its left edge, half-way down: inside the white card that

@@ -4,7 +4,10 @@ The chapters in notebooks/ are the single source, with solutions. An exercise th
 headed "### Exercise N.M — title (...)", then ONE code cell tagged `hide-input` holding the solution
 (the site shows it collapsed), then a cell calling the check. The learner version
 notebooks/learner/<same name>.ipynb has every output cleared and each solution cell replaced by its stub:
-the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`.
+the def line(s) and docstring of each function, a TODO, and `raise NotImplementedError`. So the solution's
+docstring is what the learner reads: it says what the function returns and the shapes in and out, never the
+solution's code or formula (tests/test_learner_stubs.py). Its markdown is turned from MyST into what
+Jupyter, JupyterLab and Colab render as the site does: hints folded, citations linked (tools/learner_markdown.py).
 First, each chapter's Colab line and setup cell are written from the repository setting in _config.yml
 (tools/colab_cells.py), so that chapters and learner notebooks point at the same repository and release.
 A repository tool, not part of the installed package: run it from the repository root.
@@ -20,23 +23,40 @@ from pathlib import Path
 import nbformat
 
 from tools.colab_cells import LEARNER_FOLDER, Course, with_colab_cells, write_colab_cells, write_notebook
+from tools.learner_markdown import site_for, to_markdown
 
+ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_TAG = "hide-input"
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+(?:\.\d+)*)", re.MULTILINE)
 LEARNER_NOTE = ("*This is the learner version: each exercise's function is a stub for you to write. "
                 "The full chapter, with solutions and outputs, is `notebooks/{name}` (and on the course site).*")
 
 
+SENTENCE_END = re.compile(r"(?<=[\w)\]'])\.\s+(?=[A-Z])")  # not "i = 0 .. d-1", "e.g. x", "1.5"
+TODO_WIDTH = 110
+
+
 def what_to_return(node):
     """The TODO's "return ..." clause: the first sentence of the function's docstring (which says what it
-    returns), or a pointer to the exercise's text where the solution has no docstring."""
+    returns, and the shapes in and out), or a pointer to the exercise's text where the solution has none."""
     docstring = ast.get_docstring(node)
     if not docstring:
         return "write the body (the exercise above says what to return)"
-    summary = " ".join(docstring.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
-    if re.match(r"[A-Z][a-z]*(\s|$)", summary):  # "Logits of ...", "A RotatedSubspace", but not "IIA", "R_k"
+    summary = SENTENCE_END.split(" ".join(docstring.split("\n\n")[0].split()))[0].rstrip(".")
+    if re.match(r"[A-Z][a-z]*([\s-]|$)", summary):  # "Logits of ...", "Last-token", "A RotatedSubspace", not "IIA", "R_k"
         summary = summary[0].lower() + summary[1:]
     return f"return {summary}"
+
+
+def todo_lines(exercise, node, indent):
+    """The TODO comment, wrapped at TODO_WIDTH characters, then the two lines that say what to replace."""
+    words, lines = f"TODO: Exercise {exercise} -- {what_to_return(node)}.".split(), []
+    for word in words:
+        if lines and len(indent) + 2 + len(lines[-1]) + 1 + len(word) <= TODO_WIDTH:
+            lines[-1] += " " + word
+        else:
+            lines.append(word if not lines else "  " + word)
+    return [f"{indent}# {line}" for line in lines]
 
 
 def stub_function(lines, node, exercise):
@@ -56,8 +76,8 @@ def stub_function(lines, node, exercise):
         while not keep[-1].strip() or keep[-1].strip().startswith("#"):
             keep.pop()
     indent = " " * node.body[0].col_offset
-    return keep + [f"{indent}# TODO: Exercise {exercise} -- {what_to_return(node)}.",
-                   f"{indent}# Replace these two comments and the raise below with your code, then run the check.",
+    return keep + todo_lines(exercise, node, indent) + [
+                   f"{indent}# Replace these comments and the raise below with your code, then run the check.",
                    f'{indent}raise NotImplementedError("Exercise {exercise}: write {node.name}() first.")']
 
 
@@ -99,12 +119,18 @@ FIGURE_LINK = re.compile(r"\]\(\.\./book/figures/")
 
 
 def learner_notebook(nb, name, course):
-    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed, and the
-    concept figures linked at `course`'s repository (Colab opens one notebook alone: a relative path to
-    book/figures/ would show a broken image there)."""
+    """The learner version of chapter `nb` (file name `name`): outputs cleared, solutions stubbed, the
+    markdown in the plain markdown and HTML that Jupyter and Colab render as the site does (hints folded,
+    citations as author-year links: tools/learner_markdown.py), and the concept figures linked at `course`'s
+    repository (Colab opens one notebook alone: a relative path to book/figures/ would show a broken image)."""
     learner = nbformat.from_dict(nb)
+    site = site_for(course, ROOT, f"notebooks/{Path(name).stem}")
     for cell in learner.cells:
         if cell.cell_type == "markdown":
+            try:
+                cell.source = to_markdown(cell.source, site)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
             cell.source = FIGURE_LINK.sub(f"]({course.raw_url}/book/figures/", cell.source)
     solutions = exercise_cells(nb, name)
     for i, cell in enumerate(learner.cells):

@@ -104,6 +104,55 @@ def _wrote_into_layer_output(model, layer, run):
     return node is not None and any(fn is seen.get("mlp") for fn, _ in node.next_functions)
 
 
+def _written_positions(model, prompts, layer, run):
+    """For each prompt, the positions (counted from the end of the padded batch) where run() changed the
+    output of decoder layer `layer`, as the next layer receives it; None where it changed none at all."""
+    from ..facts import next_token_logits
+
+    seen = []
+    hook = model._module.model.layers[layer + 1].register_forward_pre_hook(
+        lambda module, inputs: seen.append(inputs[0].detach().float().cpu()))
+    try:
+        next_token_logits(model, prompts)  # the clean run
+        run()
+    finally:
+        hook.remove()
+    clean, patched = seen[0], seen[-1]
+    changed = ((patched - clean).abs() > 1e-4 * (1 + clean.abs())).any(-1)  # [B, T]
+    T = changed.shape[1]
+    return [[c - T for c in row.nonzero().flatten().tolist()] for row in changed]
+
+
+def _name_where_written(model, prompts, layer, positions, written):
+    """CheckFailed naming the mistake, when the patch landed somewhere other than (layer, positions[i])."""
+    want = [[p] for p in positions.tolist()]
+    if written == want:
+        return
+    if not any(written):
+        raise CheckFailed(f"Your patch left the output of layer {layer} unchanged in every row: it was written at "
+                          f"another layer (the check calls it with layer={layer}; is a layer number written into "
+                          "your function instead of the argument `layer`?), or never assigned back to the model.")
+    for i, (got, p) in enumerate(zip(written, positions.tolist())):
+        if got == [p]:
+            continue
+        if len(got) > 1 and got[-1] == -1 and got == list(range(got[0], 0)):
+            raise CheckFailed(f"Row {i}'s h changed at every position from {got[0]} to the end: that is a patch "
+                              f"at a layer before {layer} (the later tokens then change too). Patch the output of "
+                              f"decoder layer `layer` itself, model.model.layers[layer].output.")
+        if sorted(got) == sorted(positions.tolist()):
+            raise CheckFailed(f"Row {i} was patched at positions {got}, every row at every position: indexing "
+                              "new[:, positions, :] writes each h_new row at each position of each prompt. Index "
+                              "rows and positions together, new[rows, positions, :] with rows = "
+                              "torch.arange(len(prompts)), so that row i gets h_new[i] at positions[i] only.")
+        if not got:
+            raise CheckFailed(f"Row {i} was not patched at all (positions[{i}] = {p}). Patch every row of the "
+                              "batch: rows = torch.arange(len(prompts)), new[rows, positions, :] = h_new.")
+        raise CheckFailed(f"Row {i} was patched at position {got[0] if len(got) == 1 else got} (counted from the "
+                          f"end of the padded batch), not at positions[{i}] = {p}. Use each row's own position from "
+                          "the argument `positions` (not a number from the cells above), as a negative index: "
+                          "prompts are padded on the left, so only positions counted from the end line up.")
+
+
 @check
 def check_patch_residual(patch_residual, model):
     """patch_residual(model, prompts, layer, positions, h_new) -> last-token logits [B, vocab] when h of
@@ -114,8 +163,9 @@ def check_patch_residual(patch_residual, model):
     name, layer = "patch_residual", 5
     prompts = [make_prompt("Paris"), make_prompt("Rio de Janeiro")]  # different lengths: a padded batch
     positions = torch.tensor([-6, -1])  # the city's last token, the prompt's last token
-    h = hidden_from_end(model, prompts[::-1], [layer], positions)  # [2 prompts, 1 layer, 2 positions, d]
-    h_new = torch.stack([h[0, 0, 0], h[1, 0, 1]])  # row i: the other prompt's h at positions[i]
+    sources = [make_prompt("Rio de Janeiro"), make_prompt("Mumbai")]  # Mumbai's h differs from Rio's at -6 and -1
+    h = hidden_from_end(model, sources, [layer], positions)  # [2 prompts, 1 layer, 2 positions, d]
+    h_new = torch.stack([h[0, 0, 0], h[1, 0, 1]])  # row i: source i's h at positions[i]
 
     got = as_tensor(call(patch_residual, (model, prompts, layer, positions, h_new),
                          "If it is a NameError or UnboundLocalError: only what you .save() inside the trace "
@@ -149,6 +199,9 @@ def check_patch_residual(patch_residual, model):
                    f"These are the logits of a patch at layer {layer + off}, not {layer}: layer off by one. "
                    f"h at `layer` is model.model.layers[layer].output, the output of decoder layer `layer` "
                    "(counting from 0); patch that, not its input or the next layer's.")
+        _name_where_written(model, prompts, layer, positions,
+                            _written_positions(model, prompts, layer, lambda: patch_residual(model, prompts, layer,
+                                                                                             positions, h_new)))
         raise CheckFailed(f"Wrong logits for a patch at layer {layer}, positions {positions.tolist()} (largest "
                           f"difference {(got - want).abs().max():.3g}). {PATCH_HINT}")
 
