@@ -10,12 +10,12 @@ mask over the d neurons trained with DAS's loss and budget, scored as the hard m
 import pandas as pd
 import torch
 
-from .interventions import FixedSubspace, LearnedNeuronMask, check_k
-from .metrics import entity_interval, hits
+from .interventions import FixedSubspace, LearnedNeuronMask, check_k, seeded
+from .metrics import score_row, scores
 from .neurons import logit_diff_grad, rank_neurons
-from .pairs import answer_ids, patch_pairs, source_states
+from .pairs import answer_ids, source_states
 from .prompts import make_prompt
-from .train import TrainSettings, train, train_das
+from .train import TrainSettings, settings_from, train, train_das
 
 
 def subspace(R_k):
@@ -58,40 +58,38 @@ def random_subspaces(d, k, seeds):
     """{seed: the swap h' = h_base + R_k^T R_k (h_source - h_base) with random orthonormal R_k [k, d]}:
     DAS's untrained start for each seed (train.fresh_rotation's draw), frozen. One random subspace is one
     draw; their spread says what "any k-dimensional subspace" scores."""
-    subspaces = {}
-    for seed in seeds:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            subspaces[seed] = FixedSubspace(d, k)
-    return subspaces
+    return {seed: seeded(FixedSubspace, d, k, seed=seed) for seed in seeds}
 
 
-def train_side_by_side(model, train_pairs, layer, swaps, seeds, steps=100, lr=3e-3, batch_size=16, progress=True,
-                       attribute="country", name="DAS and controls"):
+def train_side_by_side(model, train_pairs: pd.DataFrame, layer: int, swaps: list, seeds: "list[int]", steps: int = 100,
+                       lr: float = 3e-3, batch_size: int = 16, progress: bool = True, attribute: str = "country",
+                       name: str = "DAS and controls", settings: "TrainSettings | None" = None) -> list:
     """Train several interventions of any kind (a RotatedSubspace, a LearnedNeuronMask, ...) at `layer` with
     DAS's loss, side by side: run i is train_das(..., swap=swaps[i], seed=seeds[i]) (its own batches, its
     own loss), and one step runs all their batches through the model together, as train_das_many does for
-    rotations. Returns [(swap, losses), ...] in the order of `swaps`."""
+    rotations. settings: a TrainSettings instead of the knobs (its seed unused: `seeds` has one per swap).
+    Returns [(swap, losses), ...] in the order of `swaps`."""
     if len(swaps) != len(seeds):
         raise ValueError(f"{len(swaps)} swaps but {len(seeds)} seeds: give one seed per swap.")
-    settings = TrainSettings(steps, lr, batch_size, 0, progress, attribute=attribute)
-    return train(model, train_pairs, [layer] * len(swaps), list(swaps), list(seeds), settings, name)
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, progress=progress, attribute=attribute)
+    return train(model, train_pairs, [layer] * len(swaps), list(swaps), list(seeds), s, name)
 
 
-def train_learned_mask(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True):
+def train_learned_mask(model, train_pairs: pd.DataFrame, layer: int, k: int, steps: int = 100, lr: float = 3e-3,
+                       batch_size: int = 16, seed: int = 0, progress: bool = True,
+                       settings: "TrainSettings | None" = None) -> "tuple[LearnedNeuronMask, list[float]]":
     """RAVEL's learned neuron mask (interventions.LearnedNeuronMask) trained with DAS's loss and budget:
     train_das(..., k=None, swap=LearnedNeuronMask(d, k)). Returns (mask, losses); score
     `mask.neuron_swap()`, the hard mask of its top k neurons. `seed` draws the batches (the mask starts at
-    m = 0.5 everywhere whatever the seed)."""
-    mask = LearnedNeuronMask(model.config.hidden_size, k)
-    return train_das(model, train_pairs, layer, None, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
-                     progress=progress, swap=mask)
+    m = 0.5 everywhere whatever the seed). settings: a TrainSettings instead of the knobs."""
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+    return train_das(model, train_pairs, layer, None, swap=LearnedNeuronMask(model.config.hidden_size, k), settings=s)
 
 
 def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
     """The entanglement table: Cause of each swap on each attribute, with its entity interval.
 
-    pairs_by_attribute: {attribute: pairs whose base and source differ in it (das.make_pairs(...,
+    pairs_by_attribute: {attribute: pairs whose base and source differ in it (dc.make_pairs(...,
     attribute=a))}; swaps: {row name: swap}. Cause on a = the share of pairs whose patched base, asked for
     a (h_source from the source's prompt for a), answers the source's a. Returns a DataFrame, one row per
     swap, columns <a>, <a>_lo, <a>_hi (`metrics.with_intervals` shows them)."""
@@ -99,7 +97,5 @@ def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
     for name, swap in swaps.items():
         rows[name] = {}
         for a, pairs in pairs_by_attribute.items():
-            moved = hits(patch_pairs(model, pairs, layer, swap, a), answer_ids(model, pairs[f"source_{a}"]))
-            lo, hi = entity_interval(moved, pairs["base"], pairs["source"])
-            rows[name].update({a: moved.float().mean().item(), f"{a}_lo": lo, f"{a}_hi": hi})
+            rows[name].update(score_row(scores(model, pairs, layer, swap, a, keep=()), lambda score: a))
     return pd.DataFrame(rows).T

@@ -11,7 +11,7 @@ from importlib.resources import files
 import pandas as pd
 import torch
 
-from .cache import atomic_open, cache_dir
+from .files import atomic_open, cache_dir
 from .progress import progress_bar
 from .prompts import get_template, make_prompt, shot_cities
 

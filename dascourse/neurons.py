@@ -5,12 +5,11 @@ set of neurons swaps those coordinates from the source run into the base run and
 """
 import torch
 
+from .interventions import check_k, swap_coordinates
+from .model import torch_module
 from .patching import patch
 
-
-def _check_k(k, d):
-    if not (isinstance(k, int) and 1 <= k <= d):
-        raise ValueError(f"k={k!r} is out of range: choose between 1 and d={d} neurons.")
+NEURONS = "choose between 1 and d={d} neurons"  # check_k's fix for a count of neurons
 
 
 def neuron_patch(h_base, h_source, mask):
@@ -23,12 +22,12 @@ def neuron_patch(h_base, h_source, mask):
         raise ValueError(f"h_base has shape {tuple(h_base.shape)} but h_source {tuple(h_source.shape)}.")
     if mask.shape[-1] != h_base.shape[-1]:
         raise ValueError(f"The mask has {mask.shape[-1]} entries but h has d={h_base.shape[-1]} neurons.")
-    return h_base + mask.to(h_base) * (h_source - h_base)  # a CPU float mask works on a GPU model too
+    return swap_coordinates(h_base, h_source, mask.to(h_base))  # a CPU float mask works on a GPU model too
 
 
 def top_k_mask(order, k):
     """0/1 mask [d] that selects the first k neurons of `order` (a ranking, most important first)."""
-    _check_k(k, len(order))
+    check_k(k, len(order), NEURONS)
     mask = torch.zeros(len(order))
     mask[order[:k]] = 1.0
     return mask
@@ -36,7 +35,7 @@ def top_k_mask(order, k):
 
 def random_masks(n, d, k, seed=0):
     """n independent 0/1 masks [n, d], each selecting k neurons uniformly at random."""
-    _check_k(k, d)
+    check_k(k, d, NEURONS)
     g = torch.Generator().manual_seed(seed)
     order = torch.rand(n, d, generator=g).argsort(dim=1)  # a random permutation per row
     return (order < k).float()
@@ -70,7 +69,7 @@ def logit_diff_grad(model, prompts, cities, layer, source_ids, base_ids):
     if not len(prompts) == len(source_ids) == len(base_ids):
         raise ValueError(f"{len(prompts)} prompts, {len(source_ids)} source_ids and {len(base_ids)} base_ids: "
                          "pass one source answer and one base answer per prompt.")
-    delta = torch.zeros(len(prompts), model.config.hidden_size, device=model._module.device, requires_grad=True)
+    delta = torch.zeros(len(prompts), model.config.hidden_size, device=torch_module(model).device, requires_grad=True)
     logits = patch(model, prompts, cities, layer, lambda h_base: h_base + delta)
     rows = torch.arange(len(prompts))
     metric = (logits[rows, source_ids] - logits[rows, base_ids]).sum()

@@ -66,7 +66,7 @@ def check_pair_columns(pairs, attributes):
     """pairs (from make_pairs) must have base_<a> and source_<a> for every attribute a."""
     missing = [f"{side}_{a}" for a in attributes for side in ("base", "source") if f"{side}_{a}" not in pairs.columns]
     if missing:
-        raise ValueError(f"The pairs table lacks the columns {missing}: build it with das.make_pairs on tables "
+        raise ValueError(f"The pairs table lacks the columns {missing}: build it with dc.make_pairs on tables "
                          f"that have these attributes, e.g. dc.known_facts(model, {list(attributes)}).")
 
 
@@ -108,13 +108,13 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     """
     check_layer(model, layer)
     if len(pairs) == 0:
-        raise ValueError("No pairs given: build them with das.make_pairs(model, facts).")
+        raise ValueError("No pairs given: build them with dc.make_pairs(model, facts).")
     cache, row = pairs_cache(model, pairs, attribute, template)
     states = source_states(model, row, layer, attribute, template) if states is None else states  # same cache
     missing = sorted(set(pairs["source"]) - set(states))
     if missing:
         raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
-                         f"them with das.source_states(model, cities, layer, attribute), or leave states=None.")
+                         f"them with dc.source_states(model, cities, layer, attribute), or leave states=None.")
     out = []
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
