@@ -18,7 +18,7 @@ from .prompts import make_prompt
 from .train import TrainSettings, settings_from, train, train_das
 
 
-def subspace(R_k):
+def subspace(R_k: torch.Tensor) -> FixedSubspace:
     """The fixed swap h' = h_base + R_k^T R_k (h_source - h_base) for given orthonormal rows R_k [k, d]:
     a FixedSubspace (a frozen RotatedSubspace whose R_k is set), so baselines and DAS run the very same code."""
     if R_k.ndim != 2:
@@ -28,13 +28,14 @@ def subspace(R_k):
     return FixedSubspace(d, k, R_k)
 
 
-def pair_states(model, pairs, layer, attribute="country", template=0):
+def pair_states(model, pairs: pd.DataFrame, layer: int, attribute: str = "country",
+                template=0) -> "tuple[torch.Tensor, torch.Tensor]":
     """h_base and h_source of every pair ([N, d] each), from the prompts asking for `attribute`."""
     states = source_states(model, list(pairs["base"]) + list(pairs["source"]), layer, attribute, template)
     return torch.stack([states[c] for c in pairs["base"]]), torch.stack([states[c] for c in pairs["source"]])
 
 
-def pca_directions(h_base, h_source, k):
+def pca_directions(h_base: torch.Tensor, h_source: torch.Tensor, k: int) -> torch.Tensor:
     """R_k [k, d]: the top-k principal directions of the differences h_source - h_base [N, d], i.e. the
     first k right singular vectors of the difference matrix. Not centred: the patch adds the
     difference itself, so we want the directions that hold most of its length², mean included."""
@@ -45,7 +46,7 @@ def pca_directions(h_base, h_source, k):
     return torch.linalg.svd(diff, full_matrices=False).Vh[:k]
 
 
-def neuron_order(model, pairs, layer):
+def neuron_order(model, pairs: pd.DataFrame, layer: int) -> torch.Tensor:
     """Neurons of h at `layer`, best first, ranked by attribution on `pairs` (chapter 2): the mean of
     d(logit[source country] - logit[base country]) / d h_base * (h_source - h_base)."""
     h_base, h_source = pair_states(model, pairs, layer)
@@ -54,7 +55,7 @@ def neuron_order(model, pairs, layer):
     return rank_neurons(h_base, h_source, grad).cpu()  # indices, to pick rows of a CPU matrix
 
 
-def random_subspaces(d, k, seeds):
+def random_subspaces(d: int, k: int, seeds) -> "dict[int, FixedSubspace]":
     """{seed: the swap h' = h_base + R_k^T R_k (h_source - h_base) with random orthonormal R_k [k, d]}:
     DAS's untrained start for each seed (train.fresh_rotation's draw), frozen. One random subspace is one
     draw; their spread says what "any k-dimensional subspace" scores."""
@@ -86,7 +87,7 @@ def train_learned_mask(model, train_pairs: pd.DataFrame, layer: int, k: int, ste
     return train_das(model, train_pairs, layer, None, swap=LearnedNeuronMask(model.config.hidden_size, k), settings=s)
 
 
-def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
+def cause_by_attribute(model, pairs_by_attribute: "dict[str, pd.DataFrame]", layer: int, swaps: dict) -> pd.DataFrame:
     """The entanglement table: Cause of each swap on each attribute, with its entity interval.
 
     pairs_by_attribute: {attribute: pairs whose base and source differ in it (dc.make_pairs(...,

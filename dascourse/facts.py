@@ -16,7 +16,7 @@ from .progress import progress_bar
 from .prompts import get_template, make_prompt, shot_cities
 
 
-def load_cities(path=None):
+def load_cities(path=None) -> pd.DataFrame:
     """The city table (city, country, continent, language) shipped with the course, or your own CSV."""
     try:
         table = pd.read_csv(path or files("dascourse") / "data" / "cities.csv", dtype=str, keep_default_na=False)
@@ -27,7 +27,7 @@ def load_cities(path=None):
     return table
 
 
-def answer_token(tokenizer, answer, first_token_only=False):
+def answer_token(tokenizer, answer: str, first_token_only: bool = False) -> int:
     """The id of the token that starts `answer` (with its leading space, as it follows the prompt).
 
     Answers like "North America" are several tokens; the model is then judged on the first one
@@ -43,7 +43,7 @@ def answer_token(tokenizer, answer, first_token_only=False):
     return ids[0]
 
 
-def next_token_logits(model, prompts, batch_size=32, progress=False):
+def next_token_logits(model, prompts: "list[str]", batch_size: int = 32, progress: bool = False) -> torch.Tensor:
     """Logits of the token after each prompt, shape [len(prompts), vocab], computed in batches."""
     if len(prompts) == 0:
         raise ValueError("No prompts given: pass a list with at least one prompt.")
@@ -55,7 +55,7 @@ def next_token_logits(model, prompts, batch_size=32, progress=False):
     return torch.cat(chunks)
 
 
-def top_predictions(model, prompt, n=5):
+def top_predictions(model, prompt: str, n: int = 5):
     """The model's n most likely next tokens after `prompt`, as (token, probability) pairs."""
     probs = next_token_logits(model, [prompt])[0].softmax(-1)
     values, ids = probs.topk(n)
@@ -86,7 +86,7 @@ def knows(model, prompts, answers, progress=True):
     return [cache[k] for k in keys]
 
 
-def known_facts(model, attributes="country", template=0, table=None):
+def known_facts(model, attributes="country", template=0, table: "pd.DataFrame | None" = None) -> pd.DataFrame:
     """The rows of `table` whose every listed attribute the model answers correctly.
 
     attributes: one attribute or a list, e.g. ["country", "continent", "language"].

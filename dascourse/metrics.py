@@ -21,7 +21,7 @@ import torch
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, patch_pairs
 
 
-def hits(logits, targets):
+def hits(logits: torch.Tensor, targets) -> torch.Tensor:
     """[n] bool: row i's top logit is its target token (the pairs IIA counts)."""
     if len(logits) != len(targets):
         raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets.")
@@ -30,12 +30,12 @@ def hits(logits, targets):
     return (logits.argmax(-1) == torch.as_tensor(targets, device=logits.device)).cpu()
 
 
-def iia(logits, targets):
+def iia(logits: torch.Tensor, targets) -> float:
     """Interchange intervention accuracy: the share of rows whose top logit is the target token."""
     return hits(logits, targets).float().mean().item()
 
 
-def isolate_from_answers(patched, base, source):
+def isolate_from_answers(patched: list, base: list, source: list) -> float:
     """Isolate from answers (exercise 6.1): among the pairs whose base and source answers differ, the share
     whose patched answer is still the base's. patched, base, source: one answer per pair."""
     kept = [p == b for p, b, s in zip(patched, base, source) if b != s]
@@ -44,7 +44,7 @@ def isolate_from_answers(patched, base, source):
     return sum(kept) / len(kept)
 
 
-def logit_diff_share(patched, base, source, base_ids, source_ids):
+def logit_diff_share(patched: torch.Tensor, base: torch.Tensor, source: torch.Tensor, base_ids, source_ids) -> torch.Tensor:
     """(LD_patched - LD_base) / (LD_source - LD_base) per row, LD = logit[source id] - logit[base id]:
     how far a patch moved the logit difference from the base run's towards the source run's (0: not at
     all, 1: all the way; it may overshoot). patched, base, source: [B, vocab] logits (or log-probabilities);
@@ -57,7 +57,8 @@ def logit_diff_share(patched, base, source, base_ids, source_ids):
     return (logit_diff(patched) - logit_diff(base)) / (logit_diff(source) - logit_diff(base))
 
 
-def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
+def entity_interval(correct, base, source, n_boot: int = 1000, level: float = 0.95,
+                    seed: int = 0) -> "tuple[float, float]":
     """A `level` interval for a pair score (IIA, Cause, Isolate) that respects shared entities.
 
     correct: [n] 0/1 per pair; base, source: the pair's two entity names. Each of n_boot resamples draws
@@ -159,7 +160,7 @@ def score_table(model, pairs: pd.DataFrame, layer: int, swaps: dict, intervals: 
     return table[[c for c in table.columns if c not in bounds] + (bounds if intervals else [])]
 
 
-def with_intervals(table, digits=2):
+def with_intervals(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """`table` for reading: each score that has <score>_lo and <score>_hi columns shown as
     "value [lo, hi]", the other scores rounded; the _lo/_hi columns themselves dropped."""
     shown = {}
@@ -176,13 +177,13 @@ def with_intervals(table, digits=2):
 
 # ---------------------------------------------------------------- is a subspace dormant? (chapters 4 and 6)
 
-def null_fraction(patch, null_basis):
+def null_fraction(patch: torch.Tensor, null_basis: torch.Tensor) -> float:
     """Share of the patch's squared length ||h' - h_base||^2 (rows of `patch` [n, d], summed) that lies in
     the null space spanned by `null_basis` [m, d]: 1 means the next layer never sees the patch."""
     return ((patch @ null_basis.T).pow(2).sum() / patch.pow(2).sum()).item()
 
 
-def natural_variance(acts, basis):
+def natural_variance(acts: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
     """Variance of activations along each orthonormal row of `basis`, relative to the layer's average
     variance per direction: acts [n, d] (unpatched activations), basis [k, d] -> [k] tensor.
     A direction with a value near 0 is dormant: the network's own inputs barely move along it."""

@@ -12,7 +12,7 @@ from .patching import patch
 NEURONS = "choose between 1 and d={d} neurons"  # check_k's fix for a count of neurons
 
 
-def neuron_patch(h_base, h_source, mask):
+def neuron_patch(h_base: torch.Tensor, h_source: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """h' = h_base + m * (h_source - h_base), m a 0/1 mask of shape [d] or [B, d].
 
     Neurons with m_i = 1 take the source's value, the others keep the base's. It is differentiable in
@@ -25,7 +25,7 @@ def neuron_patch(h_base, h_source, mask):
     return swap_coordinates(h_base, h_source, mask.to(h_base))  # a CPU float mask works on a GPU model too
 
 
-def top_k_mask(order, k):
+def top_k_mask(order, k: int) -> torch.Tensor:
     """0/1 mask [d] that selects the first k neurons of `order` (a ranking, most important first)."""
     check_k(k, len(order), NEURONS)
     mask = torch.zeros(len(order))
@@ -33,7 +33,7 @@ def top_k_mask(order, k):
     return mask
 
 
-def random_masks(n, d, k, seed=0):
+def random_masks(n: int, d: int, k: int, seed: int = 0) -> torch.Tensor:
     """n independent 0/1 masks [n, d], each selecting k neurons uniformly at random."""
     check_k(k, d, NEURONS)
     g = torch.Generator().manual_seed(seed)
@@ -41,7 +41,7 @@ def random_masks(n, d, k, seed=0):
     return (order < k).float()
 
 
-def rank_neurons(h_base, h_source, grad=None):
+def rank_neurons(h_base: torch.Tensor, h_source: torch.Tensor, grad: "torch.Tensor | None" = None) -> torch.Tensor:
     """Neuron indices, most important first, from pairs of states h_base, h_source [B, d].
 
     Without `grad`: by mean |h_source - h_base| over pairs (the neurons the patch changes most).
@@ -61,7 +61,7 @@ def rank_neurons(h_base, h_source, grad=None):
     return scores.argsort(descending=True)
 
 
-def logit_diff_grad(model, prompts, cities, layer, source_ids, base_ids):
+def logit_diff_grad(model, prompts: "list[str]", cities: "list[str]", layer: int, source_ids, base_ids) -> torch.Tensor:
     """d (logit[source answer] - logit[base answer]) / d h_base at (layer, city's last token): [B, d].
 
     The gradient is taken through `patch` with h' = h_base + delta at delta = 0, so d/d delta = d/d h_base.

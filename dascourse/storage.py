@@ -27,7 +27,7 @@ class RotationFileError(ValueError):
     """A rotation file that cannot be read, or that does not fit the model or layer asked for."""
 
 
-def save_intervention(path, rotation, **metadata):
+def save_intervention(path, rotation: Intervention, **metadata) -> None:
     """Write `rotation` (any Intervention: a RotatedSubspace, a BoundlessSubspace, one of your own) and
     `metadata` (plain values: str, int, float, list, dict) to `path`. Its type, config, hidden_size, k and
     the dascourse version are recorded from the intervention itself."""
@@ -48,7 +48,7 @@ def save_intervention(path, rotation, **metadata):
         torch.save(saved, f)
 
 
-def load_intervention(path, model=None, layer=None):
+def load_intervention(path, model=None, layer: "int | None" = None) -> "tuple[Intervention, dict]":
     """(rotation, metadata) from a file written by save_intervention: the intervention of the class it was saved
     as (a file of dascourse 0.1.0: a RotatedSubspace), with the same tensors.
 
@@ -81,7 +81,8 @@ def load_intervention(path, model=None, layer=None):
     return rotation, metadata
 
 
-def check_fits(path, metadata, model_name=None, hidden_size=None, layer=None):
+def check_fits(path, metadata: dict, model_name: "str | None" = None, hidden_size: "int | None" = None,
+               layer: "int | None" = None) -> None:
     """Raise RotationFileError naming both values when the rotation of `path` (its `metadata`) was
     trained for another model name, hidden size or layer than the ones given (None: not checked)."""
     for what, key, asked in (("model", "model", model_name), ("hidden size", "hidden_size", hidden_size),

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import pairs as das  # make_pairs, patch_pairs
 from dascourse.interventions import RotatedSubspace
 from dascourse.storage import RotationFileError, load_intervention, save_intervention
 
