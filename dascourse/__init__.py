@@ -33,7 +33,7 @@ from .sweep import hidden_from_end, patch_from_end, position_sweep  # noqa: E402
 # Interventions h' = swap(h_base, h_source) (chapters 1-7) and their files.
 from .interventions import (BoundlessSubspace, FixedSubspace, FullPatch, Intervention, LearnedNeuronMask,  # noqa: E402
                             NeuronSwap, RotatedSubspace, check_k, check_states, low_rank_swap, mask_swap,
-                            rotate_swap_rotate_back, swap_coordinates)
+                            rotate_swap_rotate_back, seeded, swap_coordinates)
 from .storage import RotationFileError, check_fits, load_intervention, save_intervention  # noqa: E402
 
 # Pairs, training and scores (chapters 3-7).
@@ -45,6 +45,7 @@ from .train import TrainSettings, fresh_rotation, train_das, train_das_many  # n
 from .baselines import (cause_by_attribute, neuron_order, pair_states, pca_directions,  # noqa: E402
                         random_subspaces, subspace, train_learned_mask, train_side_by_side)
 from .settings import course_selection, course_settings  # noqa: E402
+from .splits import course_facts, course_split  # noqa: E402
 
 # Chapter 4's toy network, and chapter 8's remote runs.
 from . import toy  # noqa: E402

@@ -17,13 +17,29 @@ from .prompts import get_template, make_prompt, shot_cities
 
 
 def load_cities(path=None) -> pd.DataFrame:
-    """The city table (city, country, continent, language) shipped with the course, or your own CSV."""
+    """The city table (city, country, continent, language) shipped with the course, or your own CSV of
+    entities (path): the one loader of entity tables. A table has a header row, the entity's name first
+    (renamed `city`, the name every dascourse helper uses for the entity), then one column per attribute;
+    every cell is text ("" where empty). Bad tables fail here, naming the fix."""
     try:
         table = pd.read_csv(path or files("dascourse") / "data" / "cities.csv", dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty: it needs a header row (e.g. city,country) and one row per city.") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start} cannot be read): save it as CSV in UTF-8, "
+                         f"e.g. with a spreadsheet's 'CSV UTF-8' export.") from None
     if table.empty:
         raise ValueError(f"The table {path} has no rows.")
+    if table.shape[1] < 2:
+        raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
+                         f"entity name, e.g. a header 'company,ceo,country'.")
+    if "city" in table.columns[1:]:
+        raise ValueError(f"{path} has an attribute column named 'city': put the entity name first, or rename it.")
+    table = table.rename(columns={table.columns[0]: "city"})
+    bad = table["city"][(table["city"] == "") | table["city"].duplicated()]
+    if len(bad):
+        raise ValueError(f"{path}: every row needs an entity name of its own in the first column; "
+                         f"{bad.iloc[0]!r} is empty or repeated.")
     return table
 
 

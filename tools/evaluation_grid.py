@@ -35,8 +35,7 @@ ATTRIBUTES = ["country", "continent", "language"]
 
 def chapter_data(model):
     """Chapter 6's cities and pairs: (training cities, held-out cities' facts of all three attributes, held-out pairs)."""
-    facts = dc.known_facts(model, "country")
-    train_cities, test_cities, _ = dc.split_by_city(facts, test_frac=0.2, seed=0)
+    train_cities, test_cities, _ = dc.course_split(model)
     all_three = dc.known_facts(model, ATTRIBUTES)
     test_facts = all_three[all_three.city.isin(test_cities.city)]
     return train_cities, test_facts, dc.make_pairs(model, test_facts, n=64, seed=0)

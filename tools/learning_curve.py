@@ -52,8 +52,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     knobs = {**KNOBS, "steps": args.steps}
     model = dc.load_model()
-    facts = dc.known_facts(model, "country")
-    train_rows, test_rows, unseen_rows = dc.split_by_city(facts, test_frac=0.2, seed=0)
+    train_rows, test_rows, unseen_rows = dc.course_split(model)
     held_out = pd.concat([test_rows, unseen_rows], ignore_index=True)
     held_pairs = dc.make_pairs(model, held_out, n=HELD_OUT_PAIRS, seed=0)
     sizes = [len(train_rows) if s == "all" else int(s) for s in args.sizes.split(",")]

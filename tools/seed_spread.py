@@ -45,8 +45,7 @@ def knobs_of(chapter, steps=None):
 
 def chapter_5_sets(model):
     """Chapter 5's cities and pairs: (train_pairs, {split name: pairs})."""
-    facts = dc.known_facts(model, "country")
-    train_cities, test_cities, unseen_cities = dc.split_by_city(facts, test_frac=0.2, seed=0)
+    train_cities, test_cities, unseen_cities = dc.course_split(model)
     train_pairs = dc.make_pairs(model, train_cities)
     return train_pairs, {
         "train": train_pairs.sample(n=128, random_state=0),
@@ -58,11 +57,7 @@ def chapter_5_sets(model):
 def chapter_7_pairs(model):
     """Chapter 7's (train_pairs, held_out): every city with a known country, its continent and language
     blanked where the model gets them wrong; held-out pairs of test cities known for all three."""
-    facts = dc.known_facts(model, "country").copy()
-    for attribute in KEEP:
-        known = set(dc.known_facts(model, ["country", attribute]).city)
-        facts[attribute] = facts[attribute].where(facts.city.isin(known))
-    train_cities, test_cities, _ = dc.split_by_city(facts, test_frac=0.2, seed=0)
+    train_cities, test_cities, _ = dc.course_split(model, keep=KEEP)
     return dc.make_pairs(model, train_cities), dc.make_pairs(model, test_cities.dropna())
 
 
@@ -95,8 +90,8 @@ def chapter_7_rows(model, train_pairs, held_out, seed, knobs, full):
         rows.append({"method": method, "seed": seed, "steps": steps, "batch_size": batch, "learnt_k": k,
                      "seconds": round(time.time() - start), **score_row(model, held_out, layer, swap)})
     start = time.time()
-    torch.manual_seed(seed)  # the chapter's cell: BoundlessSubspace's start comes from torch's global generator
-    boundless = dc.BoundlessSubspace(model.config.hidden_size, boundary=0.25, penalty_weight=1.0)
+    # The chapter's cell seeds torch's global generator, then builds BoundlessSubspace: the same start.
+    boundless = dc.seeded(dc.BoundlessSubspace, model.config.hidden_size, boundary=0.25, penalty_weight=1.0, seed=seed)
     boundless, losses = dc.train_das(model, train_pairs, layer, None, steps, lr, batch, seed, progress=False,
                                   keep=KEEP, swap=boundless)
     rows.append({"method": "Boundless DAS", "seed": seed, "steps": steps, "batch_size": batch,
