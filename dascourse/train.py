@@ -68,7 +68,7 @@ class TrainSettings:
         from .settings import course_settings
 
         chosen = course_settings()
-        return cls(**{key: chosen[key] for key in ("steps", "lr", "batch_size")}, **changes)
+        return cls(**{**{key: chosen[key] for key in ("steps", "lr", "batch_size")}, **changes})
 
 
 def settings_from(settings: "TrainSettings | None", **knobs) -> TrainSettings:
