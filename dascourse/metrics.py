@@ -87,7 +87,8 @@ def entity_interval(correct, base, source, n_boot: int = 1000, level: float = 0.
 
 
 def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "country",
-           keep: tuple = ("continent", "language"), template=0, n_isolate: int = 64, seed: int = 0) -> dict:
+           keep: tuple = ("continent", "language"), template=0, n_isolate: int = 64, seed: int = 0,
+           rests_on: bool = False) -> dict:
     """RAVEL's Cause, Isolate and Disentangle of `swap` at `layer` on `pairs` (from dc.make_pairs, with
     base_/source_ columns for `attribute` and every attribute in `keep`), each with its entity interval
     and the pairs and entities it rests on. The one scoring function: the CLI, selection, baselines,
@@ -99,8 +100,9 @@ def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "count
     Disentangle = (Cause + mean_a Isolate[a]) / 2. keep=(): Cause alone (isolate and disentangle None).
 
     Returns {"cause", "isolate": {a: ..., "mean": ...}, "disentangle", "cause_ci", "isolate_ci": {a: ...},
-    "n_pairs", "n_isolate": {a: ...}, "n_entities_scored": {"cause": ..., a: ...}, "scored": {"cause":
-    pairs, a: the Isolate sample of a}}; *_ci are 95% intervals from resampling entities (`entity_interval`).
+    "n_pairs", "n_isolate": {a: ...}}; *_ci are 95% intervals from resampling entities (`entity_interval`).
+    rests_on=True adds what each score rests on: "n_entities_scored": {"cause": ..., a: ...} and "scored":
+    {"cause": pairs, a: the Isolate sample of a} (selection.rotation_scores flags the thin ones).
     """
     if isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
@@ -128,8 +130,9 @@ def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "count
     result["n_pairs"] = len(pairs)
     if keep:
         result["n_isolate"] = {a: len(scored[a]) for a in keep}
-    result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in scored.items()}
-    result["scored"] = scored
+    if rests_on:
+        result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in scored.items()}
+        result["scored"] = scored
     return result
 
 

@@ -52,7 +52,7 @@ def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n
     """
     keep = tuple(a for a in keep if len(isolate_pairs(model, pairs, a)))
     with torch.no_grad():
-        result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0)
+        result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0, rests_on=True)
     scored = result.pop("scored")
     result["few_pairs"] = [name for name, p in scored.items()
                            if len(p) < FEW_PAIRS or result["n_entities_scored"][name] < FEW_ENTITIES]
