@@ -180,13 +180,13 @@ def with_intervals(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- is a subspace dormant? (chapters 4 and 6)
 
-def null_fraction(patch: torch.Tensor, null_basis: torch.Tensor) -> float:
+def null_fraction(patch, null_basis):
     """Share of the patch's squared length ||h' - h_base||^2 (rows of `patch` [n, d], summed) that lies in
     the null space spanned by `null_basis` [m, d]: 1 means the next layer never sees the patch."""
     return ((patch @ null_basis.T).pow(2).sum() / patch.pow(2).sum()).item()
 
 
-def natural_variance(acts: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+def natural_variance(acts, basis):
     """Variance of activations along each orthonormal row of `basis`, relative to the layer's average
     variance per direction: acts [n, d] (unpatched activations), basis [k, d] -> [k] tensor.
     A direction with a value near 0 is dormant: the network's own inputs barely move along it."""
