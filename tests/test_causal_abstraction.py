@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from dascourse import toy
 from dascourse.checks import CheckFailed
 from dascourse.checks.causal_abstraction import check_interchange, check_train_das
-from dascourse.rotation import RotatedSubspace
+from dascourse.interventions import RotatedSubspace
 
 
 @pytest.fixture(scope="module")
