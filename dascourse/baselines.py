@@ -10,15 +10,15 @@ mask over the d neurons trained with DAS's loss and budget, scored as the hard m
 import pandas as pd
 import torch
 
-from .interventions import FixedSubspace, LearnedNeuronMask, check_k
-from .metrics import entity_interval, hits
+from .interventions import FixedSubspace, LearnedNeuronMask, check_k, seeded
+from .metrics import score_row, scores
 from .neurons import logit_diff_grad, rank_neurons
-from .pairs import answer_ids, patch_pairs, source_states
+from .pairs import answer_ids, source_states
 from .prompts import make_prompt
-from .train import TrainSettings, train, train_das
+from .train import TrainSettings, settings_from, train, train_das
 
 
-def subspace(R_k):
+def subspace(R_k: torch.Tensor) -> FixedSubspace:
     """The fixed swap h' = h_base + R_k^T R_k (h_source - h_base) for given orthonormal rows R_k [k, d]:
     a FixedSubspace (a frozen RotatedSubspace whose R_k is set), so baselines and DAS run the very same code."""
     if R_k.ndim != 2:
@@ -28,13 +28,14 @@ def subspace(R_k):
     return FixedSubspace(d, k, R_k)
 
 
-def pair_states(model, pairs, layer, attribute="country", template=0):
+def pair_states(model, pairs: pd.DataFrame, layer: int, attribute: str = "country",
+                template=0) -> "tuple[torch.Tensor, torch.Tensor]":
     """h_base and h_source of every pair ([N, d] each), from the prompts asking for `attribute`."""
     states = source_states(model, list(pairs["base"]) + list(pairs["source"]), layer, attribute, template)
     return torch.stack([states[c] for c in pairs["base"]]), torch.stack([states[c] for c in pairs["source"]])
 
 
-def pca_directions(h_base, h_source, k):
+def pca_directions(h_base: torch.Tensor, h_source: torch.Tensor, k: int) -> torch.Tensor:
     """R_k [k, d]: the top-k principal directions of the differences h_source - h_base [N, d], i.e. the
     first k right singular vectors of the difference matrix. Not centred: the patch adds the
     difference itself, so we want the directions that hold most of its length², mean included."""
@@ -45,7 +46,7 @@ def pca_directions(h_base, h_source, k):
     return torch.linalg.svd(diff, full_matrices=False).Vh[:k]
 
 
-def neuron_order(model, pairs, layer):
+def neuron_order(model, pairs: pd.DataFrame, layer: int) -> torch.Tensor:
     """Neurons of h at `layer`, best first, ranked by attribution on `pairs` (chapter 2): the mean of
     d(logit[source country] - logit[base country]) / d h_base * (h_source - h_base)."""
     h_base, h_source = pair_states(model, pairs, layer)
@@ -54,44 +55,42 @@ def neuron_order(model, pairs, layer):
     return rank_neurons(h_base, h_source, grad).cpu()  # indices, to pick rows of a CPU matrix
 
 
-def random_subspaces(d, k, seeds):
+def random_subspaces(d: int, k: int, seeds) -> "dict[int, FixedSubspace]":
     """{seed: the swap h' = h_base + R_k^T R_k (h_source - h_base) with random orthonormal R_k [k, d]}:
     DAS's untrained start for each seed (train.fresh_rotation's draw), frozen. One random subspace is one
     draw; their spread says what "any k-dimensional subspace" scores."""
-    subspaces = {}
-    for seed in seeds:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            subspaces[seed] = FixedSubspace(d, k)
-    return subspaces
+    return {seed: seeded(FixedSubspace, d, k, seed=seed) for seed in seeds}
 
 
-def train_side_by_side(model, train_pairs, layer, swaps, seeds, steps=100, lr=3e-3, batch_size=16, progress=True,
-                       attribute="country", name="DAS and controls"):
+def train_side_by_side(model, train_pairs: pd.DataFrame, layer: int, swaps: list, seeds: "list[int]", steps: int = 100,
+                       lr: float = 3e-3, batch_size: int = 16, progress: bool = True, attribute: str = "country",
+                       name: str = "DAS and controls", settings: "TrainSettings | None" = None) -> list:
     """Train several interventions of any kind (a RotatedSubspace, a LearnedNeuronMask, ...) at `layer` with
     DAS's loss, side by side: run i is train_das(..., swap=swaps[i], seed=seeds[i]) (its own batches, its
     own loss), and one step runs all their batches through the model together, as train_das_many does for
-    rotations. Returns [(swap, losses), ...] in the order of `swaps`."""
+    rotations. settings: a TrainSettings instead of the knobs (its seed unused: `seeds` has one per swap).
+    Returns [(swap, losses), ...] in the order of `swaps`."""
     if len(swaps) != len(seeds):
         raise ValueError(f"{len(swaps)} swaps but {len(seeds)} seeds: give one seed per swap.")
-    settings = TrainSettings(steps, lr, batch_size, 0, progress, attribute=attribute)
-    return train(model, train_pairs, [layer] * len(swaps), list(swaps), list(seeds), settings, name)
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, progress=progress, attribute=attribute)
+    return train(model, train_pairs, [layer] * len(swaps), list(swaps), list(seeds), s, name)
 
 
-def train_learned_mask(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True):
+def train_learned_mask(model, train_pairs: pd.DataFrame, layer: int, k: int, steps: int = 100, lr: float = 3e-3,
+                       batch_size: int = 16, seed: int = 0, progress: bool = True,
+                       settings: "TrainSettings | None" = None) -> "tuple[LearnedNeuronMask, list[float]]":
     """RAVEL's learned neuron mask (interventions.LearnedNeuronMask) trained with DAS's loss and budget:
     train_das(..., k=None, swap=LearnedNeuronMask(d, k)). Returns (mask, losses); score
     `mask.neuron_swap()`, the hard mask of its top k neurons. `seed` draws the batches (the mask starts at
-    m = 0.5 everywhere whatever the seed)."""
-    mask = LearnedNeuronMask(model.config.hidden_size, k)
-    return train_das(model, train_pairs, layer, None, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
-                     progress=progress, swap=mask)
+    m = 0.5 everywhere whatever the seed). settings: a TrainSettings instead of the knobs."""
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
+    return train_das(model, train_pairs, layer, None, swap=LearnedNeuronMask(model.config.hidden_size, k), settings=s)
 
 
-def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
+def cause_by_attribute(model, pairs_by_attribute: "dict[str, pd.DataFrame]", layer: int, swaps: dict) -> pd.DataFrame:
     """The entanglement table: Cause of each swap on each attribute, with its entity interval.
 
-    pairs_by_attribute: {attribute: pairs whose base and source differ in it (das.make_pairs(...,
+    pairs_by_attribute: {attribute: pairs whose base and source differ in it (dc.make_pairs(...,
     attribute=a))}; swaps: {row name: swap}. Cause on a = the share of pairs whose patched base, asked for
     a (h_source from the source's prompt for a), answers the source's a. Returns a DataFrame, one row per
     swap, columns <a>, <a>_lo, <a>_hi (`metrics.with_intervals` shows them)."""
@@ -99,7 +98,5 @@ def cause_by_attribute(model, pairs_by_attribute, layer, swaps):
     for name, swap in swaps.items():
         rows[name] = {}
         for a, pairs in pairs_by_attribute.items():
-            moved = hits(patch_pairs(model, pairs, layer, swap, a), answer_ids(model, pairs[f"source_{a}"]))
-            lo, hi = entity_interval(moved, pairs["base"], pairs["source"])
-            rows[name].update({a: moved.float().mean().item(), f"{a}_lo": lo, f"{a}_hi": hi})
+            rows[name].update(score_row(scores(model, pairs, layer, swap, a, keep=()), lambda score: a))
     return pd.DataFrame(rows).T

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .facts import answer_token, known_facts
 from .interventions import RotatedSubspace
-from .model import load_model, set_seed
+from .model import load_model, set_seed, torch_module
 from .patching import hidden_at_city
 from .prefix_cache import PrefixCache
 from .prompts import city_positions, make_prompt
@@ -81,7 +81,7 @@ def pyvene_step_fn(model, rotation, layer, base_cities, source_cities, targets):
         representations=[{"layer": layer, "component": "block_output", "low_rank_dimension": rotation.k}],
         intervention_types=pv.LowRankRotatedSpaceIntervention,
     )
-    intervenable = pv.IntervenableModel(config, model._module)
+    intervenable = pv.IntervenableModel(config, torch_module(model))
     (intervention,) = intervenable.interventions.values()
     with torch.no_grad():
         intervention.rotate_layer.weight = rotation.R_k.detach().T.clone()  # pyvene stores R_k^T
@@ -138,7 +138,7 @@ def main(argv=None):
 
     model = load_model(args.model, device=args.device)
     set_seed(0)
-    device = model._module.device
+    device = torch_module(model).device
     rotation = RotatedSubspace(model.config.hidden_size, args.k).to(device)
     base_cities, source_cities, source_countries = benchmark_pairs(model, args.batch)
     targets = torch.tensor([answer_token(model.tokenizer, c, first_token_only=True) for c in source_countries],

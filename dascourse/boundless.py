@@ -1,5 +1,7 @@
-"""Kept only because published notebooks (chapter 7) import BoundlessSubspace from here: the class now
-lives in dascourse.interventions, with every other intervention."""
-from .interventions import BoundlessSubspace
+"""Deprecated, removed in dascourse 0.4: chapter 7 of dascourse 0.2 imported BoundlessSubspace from here. Every name is now in
+`import dascourse as dc` (dc.<name>); using one from here warns with its new name."""
+from ._deprecated import deprecated_names
 
-__all__ = ["BoundlessSubspace"]
+__getattr__ = deprecated_names(__name__, {
+    "BoundlessSubspace": "BoundlessSubspace",
+})

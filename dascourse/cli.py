@@ -7,7 +7,7 @@ and evaluate a saved one.
 
 train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city), trains
 DAS on pairs of the others (multi-task with --keep) and saves the rotation with its metadata, the
-held-out entities included. select (select.py) scores configurations on a validation split of the
+held-out entities included. select (selection.py) scores configurations on a validation split of the
 training entities only. evaluate prints RAVEL's scores, with 95% intervals over entities, on the held-out
 entities (or any entities the rotation was not trained on). Progress bars go to stderr and one JSON object
 to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
@@ -22,17 +22,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cache import atomic_open
+from .files import atomic_open
 from .entities import (check_columns, few_entities_warning, known_rows, load_entities, require_entities,
                        template_for)
 from .interventions import check_k
-from .model import ModelUnavailableError, load_model, set_seed
+from .model import ModelUnavailableError, load_model, set_seed, torch_module
 from .pairs import make_pairs, split_by_city
 from .patching import check_layer
-from .select import (TEST_FRAC, best_configuration, configurations, make_validation_pairs, rotation_scores,
-                     split_three_ways, sweep)
-from .storage import check_fits, load_rotation, save_rotation
-from .train import train_das
+from .selection import (TEST_FRAC, best_configuration, configurations, grid_search, make_validation_pairs,
+                        rotation_scores, split_three_ways)
+from .storage import check_fits, load_intervention, save_intervention
+from .settings import course_settings
+from .train import TrainSettings, train_das
 
 
 def train(args):
@@ -58,10 +59,11 @@ def train(args):
     warning = few_entities_warning(len(train_rows), args.entities)
     if warning:
         print(warning, file=sys.stderr)
-    rotation, losses = train_das(model, pairs, args.layer, args.k, args.steps, args.lr, args.batch_size,
-                                 args.seed, keep=tuple(keep), attribute=args.attribute, template=templates)
+    settings = TrainSettings(steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed, keep=tuple(keep),
+                             attribute=args.attribute, template=templates)
+    rotation, losses = train_das(model, pairs, args.layer, args.k, settings=settings)
     held_out = [*test_rows["city"], *unseen_rows["city"]]
-    save_rotation(args.out, rotation, model=model.name, layer=args.layer, attribute=args.attribute, keep=keep,
+    save_intervention(args.out, rotation, model=model.name, layer=args.layer, attribute=args.attribute, keep=keep,
                   templates=templates, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                   split={"test_frac": TEST_FRAC, "seed": args.seed, "train": list(train_rows["city"]),
                          "held_out": held_out})
@@ -72,11 +74,11 @@ def train(args):
 
 
 def evaluate(args):
-    rotation, meta = load_rotation(args.rotation)  # a corrupt file fails here, before the model loads
+    rotation, meta = load_intervention(args.rotation)  # a corrupt file fails here, before the model loads
     missing = [key for key in ("model", "layer", "attribute", "templates", "split") if key not in meta]
     if missing:
         raise ValueError(f"{args.rotation} lacks the metadata {missing} that `python -m dascourse train` records: "
-                         f"evaluate it in Python with dascourse.evaluate.scores, or train it with the command line.")
+                         f"evaluate it in Python with dc.scores (import dascourse as dc), or train it with the command line.")
     if args.model is not None:
         check_fits(args.rotation, meta, model_name=args.model)
     table = load_entities(args.entities)
@@ -98,7 +100,7 @@ def evaluate(args):
                              f"the table it was trained on, or score new entities with --split all.")
     model = load_model(meta["model"])
     check_fits(args.rotation, meta, model.name, model.config.hidden_size)
-    rotation.to(model._module.device)
+    rotation.to(torch_module(model).device)
     # Cause counts every entity whose target attribute the model knows; Isolate of a, those whose a it also
     # knows (known_rows blanks the others): no score waits for an entity to be known for every column.
     facts, skipped = known_rows(model, rows, attribute, others, templates)
@@ -139,7 +141,7 @@ def select(args):
     fit, val, held_out = split_three_ways(facts, args.attribute, args.split_seed)
     fit_pairs, val_pairs = make_validation_pairs(model, fit, val, args.attribute, args.pairs, where)
     start = time.time()
-    rows = sweep(model, fit_pairs, val_pairs, configurations(layers, ks, lrs, batch_sizes), seeds, args.steps,
+    rows = grid_search(model, fit_pairs, val_pairs, configurations(layers, ks, lrs, batch_sizes), seeds, args.steps,
                  args.attribute, keep, templates, args.pairs)
     with atomic_open(args.out, "w") as f:  # a sweep killed half-way leaves no half-written CSV
         rows.to_csv(f, index=False)
@@ -185,6 +187,7 @@ def _mean(values):
 
 def parser():
     p = argparse.ArgumentParser(prog="python -m dascourse", description=__doc__.split("\n\n")[0])
+    course = course_settings()  # the defaults: the course's committed settings (`make selection`)
     commands = p.add_subparsers(dest="command", required=True)
     entities_help = ("CSV with a header row: the entity's name first, then one column per attribute "
                      "(default: the course's city table, city,country,continent,language)")
@@ -197,9 +200,12 @@ def parser():
     t.add_argument("--k", type=int, required=True, help="dimension of the subspace (1 <= k <= hidden size)")
     t.add_argument("--out", required=True, metavar="ROTATION.pt", help="where to save the rotation")
     t.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")
-    t.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    t.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 0.003)")
-    t.add_argument("--batch-size", type=int, default=32, help="pairs per step (default 32, as in chapter 5)")
+    t.add_argument("--steps", type=int, default=course["steps"],
+                   help=f"training steps (default {course['steps']}, the course's settings)")
+    t.add_argument("--lr", type=float, default=course["lr"],
+                   help=f"Adam learning rate (default {course['lr']}, the course's settings)")
+    t.add_argument("--batch-size", type=int, default=course["batch_size"],
+                   help=f"pairs per step (default {course['batch_size']}, the course's settings, as in chapter 5)")
     t.add_argument("--seed", type=int, default=0, help="seeds the split, the start of R_k and the batches")
     t.add_argument("--keep", default="", metavar="A,B",
                    help="columns to keep unchanged while training (multi-task DAS), e.g. continent,language")
@@ -225,11 +231,13 @@ def parser():
     s.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
     s.add_argument("--keep", default="", metavar="A,B",
                    help="columns to keep unchanged (multi-task DAS); then the best is chosen by Disentangle")
-    s.add_argument("--layers", default="12", metavar="8,12,16", help="decoder layers to try (default 12)")
-    s.add_argument("--k", default="256", metavar="16,64,256", help="subspace dimensions to try (default 256)")
-    s.add_argument("--lr", default="3e-3", metavar="3e-3,1e-2", help="Adam learning rates to try (default 3e-3)")
-    s.add_argument("--batch-size", default="32", metavar="16,32", help="pairs per step to try (default 32)")
-    s.add_argument("--steps", type=int, default=100, help="training steps of every run (default 100)")
+    for flag, key, metavar, what in (("--layers", "layer", "8,12,16", "decoder layers"), ("--k", "k", "16,64,256",
+                                     "subspace dimensions"), ("--lr", "lr", "3e-3,1e-2", "Adam learning rates"),
+                                     ("--batch-size", "batch_size", "16,32", "pairs per step")):
+        s.add_argument(flag, default=str(course[key]), metavar=metavar,
+                       help=f"{what} to try (default {course[key]}, the course's settings)")
+    s.add_argument("--steps", type=int, default=course["steps"],
+                   help=f"training steps of every run (default {course['steps']}, the course's settings)")
     s.add_argument("--seeds", default="0", metavar="0,1,2", help="seeds of R_k's start and the batches (default 0)")
     s.add_argument("--split-seed", type=int, default=0,
                    help="seeds the held-out split (as `train --seed`) and the validation split (default 0)")

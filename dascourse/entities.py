@@ -15,24 +15,7 @@ from .prompts import PLACEHOLDER, TEMPLATES
 MIN_TRAIN_ENTITIES = 40
 
 
-def load_entities(path=None):
-    """The table at `path` (default: the shipped city table), first column renamed `city`."""
-    try:
-        table = load_cities(path)
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start} cannot be read): save it as CSV in UTF-8, "
-                         f"e.g. with a spreadsheet's 'CSV UTF-8' export.") from None
-    if table.shape[1] < 2:
-        raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
-                         f"entity name, e.g. a header 'company,ceo,country'.")
-    if "city" in table.columns[1:]:
-        raise ValueError(f"{path} has an attribute column named 'city': put the entity name first, or rename it.")
-    table = table.rename(columns={table.columns[0]: "city"})
-    bad = table["city"][(table["city"] == "") | table["city"].duplicated()]
-    if len(bad):
-        raise ValueError(f"{path}: every row needs an entity name of its own in the first column; "
-                         f"{bad.iloc[0]!r} is empty or repeated.")
-    return table
+load_entities = load_cities  # the one loader of entity tables (facts.load_cities); the CLI's name for it
 
 
 def check_columns(table, attributes, path=None):

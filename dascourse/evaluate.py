@@ -1,10 +1,13 @@
-"""Kept only because published notebooks (chapters 6 and 7) import from here: the scores now live in
-dascourse.metrics, the baselines in dascourse.baselines, full patching in dascourse.interventions."""
-from .baselines import neuron_order, pair_states, pca_directions, subspace
-from .interventions import FullPatch
-from .metrics import score_table, scores
+"""Deprecated, removed in dascourse 0.4: chapters 6 and 7 of dascourse 0.2 imported from here. Every name is now in
+`import dascourse as dc` (dc.<name>); using one from here warns with its new name."""
+from ._deprecated import deprecated_names
 
-# The old function, as an instance of its class: h' = h_source, no parameters, nothing to change.
-full_patch = FullPatch()
-
-__all__ = ["full_patch", "neuron_order", "pair_states", "pca_directions", "score_table", "scores", "subspace"]
+__getattr__ = deprecated_names(__name__, {
+    "neuron_order": "neuron_order",
+    "pair_states": "pair_states",
+    "pca_directions": "pca_directions",
+    "score_table": "score_table",
+    "scores": "scores",
+    "subspace": "subspace",
+    "full_patch": ("FullPatch()", lambda dc: dc.FullPatch()),
+})

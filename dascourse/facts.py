@@ -11,23 +11,39 @@ from importlib.resources import files
 import pandas as pd
 import torch
 
-from .cache import atomic_open, cache_dir
+from .files import atomic_open, cache_dir
 from .progress import progress_bar
 from .prompts import get_template, make_prompt, shot_cities
 
 
-def load_cities(path=None):
-    """The city table (city, country, continent, language) shipped with the course, or your own CSV."""
+def load_cities(path=None) -> pd.DataFrame:
+    """The city table (city, country, continent, language) shipped with the course, or your own CSV of
+    entities (path): the one loader of entity tables. A table has a header row, the entity's name first
+    (renamed `city`, the name every dascourse helper uses for the entity), then one column per attribute;
+    every cell is text ("" where empty). Bad tables fail here, naming the fix."""
     try:
         table = pd.read_csv(path or files("dascourse") / "data" / "cities.csv", dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty: it needs a header row (e.g. city,country) and one row per city.") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start} cannot be read): save it as CSV in UTF-8, "
+                         f"e.g. with a spreadsheet's 'CSV UTF-8' export.") from None
     if table.empty:
         raise ValueError(f"The table {path} has no rows.")
+    if table.shape[1] < 2:
+        raise ValueError(f"{path} has only the column {table.columns[0]!r}: add attribute columns after the "
+                         f"entity name, e.g. a header 'company,ceo,country'.")
+    if "city" in table.columns[1:]:
+        raise ValueError(f"{path} has an attribute column named 'city': put the entity name first, or rename it.")
+    table = table.rename(columns={table.columns[0]: "city"})
+    bad = table["city"][(table["city"] == "") | table["city"].duplicated()]
+    if len(bad):
+        raise ValueError(f"{path}: every row needs an entity name of its own in the first column; "
+                         f"{bad.iloc[0]!r} is empty or repeated.")
     return table
 
 
-def answer_token(tokenizer, answer, first_token_only=False):
+def answer_token(tokenizer, answer: str, first_token_only: bool = False) -> int:
     """The id of the token that starts `answer` (with its leading space, as it follows the prompt).
 
     Answers like "North America" are several tokens; the model is then judged on the first one
@@ -43,7 +59,7 @@ def answer_token(tokenizer, answer, first_token_only=False):
     return ids[0]
 
 
-def next_token_logits(model, prompts, batch_size=32, progress=False):
+def next_token_logits(model, prompts: "list[str]", batch_size: int = 32, progress: bool = False) -> torch.Tensor:
     """Logits of the token after each prompt, shape [len(prompts), vocab], computed in batches."""
     if len(prompts) == 0:
         raise ValueError("No prompts given: pass a list with at least one prompt.")
@@ -55,7 +71,7 @@ def next_token_logits(model, prompts, batch_size=32, progress=False):
     return torch.cat(chunks)
 
 
-def top_predictions(model, prompt, n=5):
+def top_predictions(model, prompt: str, n: int = 5):
     """The model's n most likely next tokens after `prompt`, as (token, probability) pairs."""
     probs = next_token_logits(model, [prompt])[0].softmax(-1)
     values, ids = probs.topk(n)
@@ -86,7 +102,7 @@ def knows(model, prompts, answers, progress=True):
     return [cache[k] for k in keys]
 
 
-def known_facts(model, attributes="country", template=0, table=None):
+def known_facts(model, attributes="country", template=0, table: "pd.DataFrame | None" = None) -> pd.DataFrame:
     """The rows of `table` whose every listed attribute the model answers correctly.
 
     attributes: one attribute or a list, e.g. ["country", "continent", "language"].

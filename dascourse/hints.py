@@ -9,7 +9,7 @@ import sys
 from types import MappingProxyType
 
 SETUP = "the setup cell near the top (model = dc.load_model(MODEL))"
-SPLIT = "the cell that splits the cities (train_cities, test_cities, unseen_cities = das.split_by_city(facts, ...))"
+SPLIT = "the cell that splits the cities (train_cities, test_cities, unseen_cities = dc.split_by_city(facts, ...))"
 # The names the chapters define once and use in many later cells, and the cell that defines each.
 DEFINED_IN = MappingProxyType({
     "model": SETUP,
@@ -19,15 +19,15 @@ DEFINED_IN = MappingProxyType({
     "k": "the cell that sets the subspace size (k = ...)",
     "facts": "the cell that asks which facts the model knows (facts = dc.known_facts(model, ...))",
     "pairs": "the cell that builds the counterfactual pairs (pairs = ...make_pairs(model, facts, ...))",
-    "states": "the cell that computes the source states (states = das.source_states(model, ...))",
+    "states": "the cell that computes the source states (states = dc.source_states(model, ...))",
     "train_cities": SPLIT,
     "test_cities": SPLIT,
     "unseen_cities": SPLIT,
-    "train_pairs": "the cell that makes pairs from the split (train_pairs = das.make_pairs(model, train_cities))",
-    "test_pairs": "the cell that makes pairs from the split (test_pairs = das.make_pairs(model, test_cities, ...))",
-    "unseen_pairs": "the cell that makes pairs from the split (unseen_pairs = das.make_pairs(model, ...))",
-    "rotation": "the cell that builds or trains it (rotation = RotatedSubspace(d, k), or das.train_das(...))",
-    "losses": "the training cell (rotation, losses = das.train_das(...))",
+    "train_pairs": "the cell that makes pairs from the split (train_pairs = dc.make_pairs(model, train_cities))",
+    "test_pairs": "the cell that makes pairs from the split (test_pairs = dc.make_pairs(model, test_cities, ...))",
+    "unseen_pairs": "the cell that makes pairs from the split (unseen_pairs = dc.make_pairs(model, ...))",
+    "rotation": "the cell that builds or trains it (rotation = dc.RotatedSubspace(d, k), or dc.train_das(...))",
+    "losses": "the training cell (rotation, losses = dc.train_das(...))",
 })
 
 

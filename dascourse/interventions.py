@@ -13,13 +13,11 @@ its formula in its docstring:
 
 A new kind of intervention is one subclass of `Intervention` (in any file, a notebook included): give it
 forward(h_base, h_source), and `config()` when its constructor takes arguments. Then `train.train_das`
-trains it (swap=...), and `storage.save_rotation` / `load_rotation` write and read it (by class name).
+trains it (swap=...), and `storage.save_intervention` / `load_intervention` write and read it (by class name).
 """
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import orthogonal
-
-from .neurons import neuron_patch
 
 
 def check_states(h_base, h_source, d):
@@ -31,9 +29,26 @@ def check_states(h_base, h_source, d):
         )
 
 
-def check_k(k, d):
+def check_k(k: int, d: int, what: str = "the subspace needs 1 <= k <= d = {d} dimensions") -> None:
+    """k must be an int with 1 <= k <= d; `what` ends the error (with {d} filled in), e.g. for neurons."""
     if not (isinstance(k, int) and 1 <= k <= d):
-        raise ValueError(f"k={k!r} is out of range: the subspace needs 1 <= k <= d = {d} dimensions.")
+        raise ValueError(f"k={k!r} is out of range: {what.format(d=d)}.")
+
+
+def swap_coordinates(h_base, h_source, m):
+    """h' = h_base + m * (h_source - h_base) for a mask m ([d] or [..., d]; 0/1 or soft, in [0, 1]):
+    coordinate i moves m_i of the way from the base's value to the source's. Differentiable in h_base,
+    h_source and m. Computed in m's dtype and device (a float32 mask may patch a bfloat16 model on a
+    GPU); h' comes back in h_base's. The one formula behind neuron_patch, NeuronSwap and mask_swap."""
+    return h_base + (m * (h_source - h_base).to(m)).to(h_base)
+
+
+def seeded(cls, *args, seed: int = 0, **kwargs):
+    """cls(*args, **kwargs) built with torch seeded by `seed`, leaving the caller's random state alone:
+    the one way an intervention with a random start (RotatedSubspace's R_k, ...) gets a reproducible one."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return cls(*args, **kwargs)
 
 
 class Intervention(nn.Module):
@@ -42,7 +57,7 @@ class Intervention(nn.Module):
     Training hooks (train.train_das calls both every step; here they do nothing):
       anneal(fraction): hears how much of training is done (0 to 1) before each step.
       penalty():        a term added to the loss (0 here).
-    Storage (storage.save_rotation): the class name is the file's type tag, `config()` the constructor's
+    Storage (storage.save_intervention): the class name is the file's type tag, `config()` the constructor's
     keyword arguments (plain values), and the tensors travel in the state_dict.
     d, k: the hidden size and the subspace's size, when the intervention has them (files record them and
     check d against the model's hidden size); None otherwise.
@@ -89,7 +104,8 @@ class NeuronSwap(Intervention):
         self.d, self.k = len(mask), int(mask.sum())
 
     def forward(self, h_base, h_source):
-        return neuron_patch(h_base, h_source, self.mask)
+        check_states(h_base, h_source, self.d)
+        return swap_coordinates(h_base, h_source, self.mask)
 
     def config(self):
         return {"mask": self.mask.tolist()}  # 0/1 floats: exact as plain values
@@ -263,9 +279,8 @@ def mask_swap(h_base, h_source, logits, temperature):
     """h' = h_base + m * (h_source - h_base) with the soft mask m = sigmoid(logits / temperature) [d]:
     neuron i moves m_i of the way from the base's value to the source's. Differentiable in `logits`;
     h_base and h_source ([..., d]) are left as they are."""
-    m = torch.sigmoid(logits / temperature)
     # The mask stays float32 (it trains) while a model on a GPU may run in bfloat16, as in RotatedSubspace.
-    return h_base + (m * (h_source - h_base).to(m)).to(h_base)
+    return swap_coordinates(h_base, h_source, torch.sigmoid(logits / temperature))
 
 
 class LearnedNeuronMask(Intervention):

@@ -21,7 +21,7 @@ import torch
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, patch_pairs
 
 
-def hits(logits, targets):
+def hits(logits: torch.Tensor, targets) -> torch.Tensor:
     """[n] bool: row i's top logit is its target token (the pairs IIA counts)."""
     if len(logits) != len(targets):
         raise ValueError(f"{len(logits)} rows of logits but {len(targets)} targets.")
@@ -30,12 +30,12 @@ def hits(logits, targets):
     return (logits.argmax(-1) == torch.as_tensor(targets, device=logits.device)).cpu()
 
 
-def iia(logits, targets):
+def iia(logits: torch.Tensor, targets) -> float:
     """Interchange intervention accuracy: the share of rows whose top logit is the target token."""
     return hits(logits, targets).float().mean().item()
 
 
-def isolate_from_answers(patched, base, source):
+def isolate_from_answers(patched: list, base: list, source: list) -> float:
     """Isolate from answers (exercise 6.1): among the pairs whose base and source answers differ, the share
     whose patched answer is still the base's. patched, base, source: one answer per pair."""
     kept = [p == b for p, b, s in zip(patched, base, source) if b != s]
@@ -44,7 +44,7 @@ def isolate_from_answers(patched, base, source):
     return sum(kept) / len(kept)
 
 
-def logit_diff_share(patched, base, source, base_ids, source_ids):
+def logit_diff_share(patched: torch.Tensor, base: torch.Tensor, source: torch.Tensor, base_ids, source_ids) -> torch.Tensor:
     """(LD_patched - LD_base) / (LD_source - LD_base) per row, LD = logit[source id] - logit[base id]:
     how far a patch moved the logit difference from the base run's towards the source run's (0: not at
     all, 1: all the way; it may overshoot). patched, base, source: [B, vocab] logits (or log-probabilities);
@@ -57,7 +57,8 @@ def logit_diff_share(patched, base, source, base_ids, source_ids):
     return (logit_diff(patched) - logit_diff(base)) / (logit_diff(source) - logit_diff(base))
 
 
-def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
+def entity_interval(correct, base, source, n_boot: int = 1000, level: float = 0.95,
+                    seed: int = 0) -> "tuple[float, float]":
     """A `level` interval for a pair score (IIA, Cause, Isolate) that respects shared entities.
 
     correct: [n] 0/1 per pair; base, source: the pair's two entity names. Each of n_boot resamples draws
@@ -85,56 +86,84 @@ def entity_interval(correct, base, source, n_boot=1000, level=0.95, seed=0):
     return float(lo), float(hi)
 
 
-def scores(model, pairs, layer, swap, attribute="country", keep=("continent", "language"), template=0,
-           n_isolate=64, seed=0):
-    """RAVEL's Cause, Isolate and Disentangle of `swap` at `layer` on `pairs` (from das.make_pairs, with
-    base_/source_ columns for `attribute` and every attribute in `keep`).
+def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "country",
+           keep: tuple = ("continent", "language"), template=0, n_isolate: int = 64, seed: int = 0,
+           rests_on: bool = False) -> dict:
+    """RAVEL's Cause, Isolate and Disentangle of `swap` at `layer` on `pairs` (from dc.make_pairs, with
+    base_/source_ columns for `attribute` and every attribute in `keep`), each with its entity interval
+    and the pairs and entities it rests on. The one scoring function: the CLI, selection, baselines,
+    tools and chapters call it (score_row turns its result into a table row).
 
     Cause: IIA of `attribute` over all pairs. Isolate[a]: among the pairs whose base and source differ
     in a (first answer token), a seeded sample of up to n_isolate; h_source comes from the source's
     prompt asking for a, and we count the patched answers that are still the base's a.
-    cause_ci and isolate_ci[a]: 95% intervals from resampling entities (`entity_interval`).
+    Disentangle = (Cause + mean_a Isolate[a]) / 2. keep=(): Cause alone (isolate and disentangle None).
+
+    Returns {"cause", "isolate": {a: ..., "mean": ...}, "disentangle", "cause_ci", "isolate_ci": {a: ...},
+    "n_pairs", "n_isolate": {a: ...}}; *_ci are 95% intervals from resampling entities (`entity_interval`).
+    rests_on=True adds what each score rests on: "n_entities_scored": {"cause": ..., a: ...} and "scored":
+    {"cause": pairs, a: the Isolate sample of a} (selection.rotation_scores flags the thin ones).
     """
-    if not keep or isinstance(keep, str):
+    if isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
+    keep = tuple(keep)
     check_pair_columns(pairs, [attribute, *keep])
     cause_hits = hits(patch_pairs(model, pairs, layer, swap, attribute, template),
                       answer_ids(model, pairs[f"source_{attribute}"]))
     cause = cause_hits.float().mean().item()
-    isolate, isolate_ci, n = {}, {}, {}
-    for a in keep:
-        differ = isolate_pairs(model, pairs, a)
-        if len(differ) == 0:
-            raise ValueError(f"No pair's base and source differ in {a!r}, so Isolate cannot be measured; "
-                             f"use more varied cities or drop {a!r} from keep.")
-        sample = differ.sample(n=min(n_isolate, len(differ)), random_state=seed)
-        kept = hits(patch_pairs(model, sample, layer, swap, a, template), answer_ids(model, sample[f"base_{a}"]))
-        isolate[a] = kept.float().mean().item()
-        isolate_ci[a] = entity_interval(kept, sample["base"], sample["source"])
-        n[a] = len(sample)
-    isolate["mean"] = sum(isolate[a] for a in keep) / len(keep)
-    return {"cause": cause, "isolate": isolate, "disentangle": (cause + isolate["mean"]) / 2,
-            "cause_ci": entity_interval(cause_hits, pairs["base"], pairs["source"]), "isolate_ci": isolate_ci,
-            "n_pairs": len(pairs), "n_isolate": n}
+    result = {"cause": cause, "isolate": None, "disentangle": None,
+              "cause_ci": entity_interval(cause_hits, pairs["base"], pairs["source"])}
+    scored = {"cause": pairs}
+    if keep:
+        isolate, isolate_ci = {}, {}
+        for a in keep:
+            differ = isolate_pairs(model, pairs, a)
+            if len(differ) == 0:
+                raise ValueError(f"No pair's base and source differ in {a!r}, so Isolate cannot be measured; "
+                                 f"use more varied cities or drop {a!r} from keep.")
+            sample = scored[a] = differ.sample(n=min(n_isolate, len(differ)), random_state=seed)
+            kept = hits(patch_pairs(model, sample, layer, swap, a, template), answer_ids(model, sample[f"base_{a}"]))
+            isolate[a] = kept.float().mean().item()
+            isolate_ci[a] = entity_interval(kept, sample["base"], sample["source"])
+        isolate["mean"] = sum(isolate[a] for a in keep) / len(keep)
+        result.update(isolate=isolate, disentangle=(cause + isolate["mean"]) / 2, isolate_ci=isolate_ci)
+    result["n_pairs"] = len(pairs)
+    if keep:
+        result["n_isolate"] = {a: len(scored[a]) for a in keep}
+    if rests_on:
+        result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in scored.items()}
+        result["scored"] = scored
+    return result
 
 
-def score_table(model, pairs, layer, swaps, intervals=False, **kwargs):
+def score_row(result: dict, name=None) -> dict:
+    """A `scores` result as one flat table row: cause, cause_lo, cause_hi, then per kept attribute a: a,
+    a_lo, a_hi, then isolate (their mean) and disentangle (the last two only when something was kept).
+    name: a function giving each score's column name instead (e.g. lambda score: f"val_{score}");
+    the interval's columns are that name + "_lo" and "_hi"."""
+    name = name or (lambda score: score)
+    row = {name("cause"): result["cause"]}
+    row[name("cause") + "_lo"], row[name("cause") + "_hi"] = result["cause_ci"]
+    if result["isolate"] is not None:
+        for a, value in result["isolate"].items():
+            if a != "mean":
+                row[name(a)] = value
+                row[name(a) + "_lo"], row[name(a) + "_hi"] = result["isolate_ci"][a]
+        row[name("isolate")], row[name("disentangle")] = result["isolate"]["mean"], result["disentangle"]
+    return row
+
+
+def score_table(model, pairs: pd.DataFrame, layer: int, swaps: dict, intervals: bool = False, **kwargs) -> pd.DataFrame:
     """`scores` of each named swap in `swaps` ({name: swap}) as a DataFrame, one row per method:
     cause, isolate of each kept attribute, isolate (their mean), disentangle.
     intervals=True adds the entity-resampling 95% interval of Cause and of each kept attribute's Isolate
-    as columns <score>_lo and <score>_hi (`with_intervals` shows them next to the scores)."""
-    rows = {}
-    for name, swap in swaps.items():
-        s = scores(model, pairs, layer, swap, **kwargs)
-        kept = {a: v for a, v in s["isolate"].items() if a != "mean"}
-        rows[name] = {"cause": s["cause"], **kept, "isolate": s["isolate"]["mean"], "disentangle": s["disentangle"]}
-        if intervals:
-            for score, (lo, hi) in {"cause": s["cause_ci"], **s["isolate_ci"]}.items():
-                rows[name].update({f"{score}_lo": lo, f"{score}_hi": hi})
-    return pd.DataFrame(rows).T
+    as columns <score>_lo and <score>_hi after the scores (`with_intervals` shows them next to the scores)."""
+    table = pd.DataFrame({name: score_row(scores(model, pairs, layer, swap, **kwargs)) for name, swap in swaps.items()}).T
+    bounds = [c for c in table.columns if c.endswith(("_lo", "_hi"))]
+    return table[[c for c in table.columns if c not in bounds] + (bounds if intervals else [])]
 
 
-def with_intervals(table, digits=2):
+def with_intervals(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """`table` for reading: each score that has <score>_lo and <score>_hi columns shown as
     "value [lo, hi]", the other scores rounded; the _lo/_hi columns themselves dropped."""
     shown = {}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cache import cache_dir, sha256
+from .files import cache_dir, sha256
 from .hints import enable_hints
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
@@ -40,6 +40,12 @@ def set_seed(seed=0):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def torch_module(model):
+    """The torch module an nnsight `model` wraps (the Hugging Face model: .device, .model.layers, .lm_head).
+    The one place dascourse reaches past nnsight's wrapper (its private `_module`)."""
+    return model._module
 
 
 def default_device():

@@ -5,15 +5,14 @@ set of neurons swaps those coordinates from the source run into the base run and
 """
 import torch
 
+from .interventions import check_k, swap_coordinates
+from .model import torch_module
 from .patching import patch
 
-
-def _check_k(k, d):
-    if not (isinstance(k, int) and 1 <= k <= d):
-        raise ValueError(f"k={k!r} is out of range: choose between 1 and d={d} neurons.")
+NEURONS = "choose between 1 and d={d} neurons"  # check_k's fix for a count of neurons
 
 
-def neuron_patch(h_base, h_source, mask):
+def neuron_patch(h_base: torch.Tensor, h_source: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """h' = h_base + m * (h_source - h_base), m a 0/1 mask of shape [d] or [B, d].
 
     Neurons with m_i = 1 take the source's value, the others keep the base's. It is differentiable in
@@ -23,26 +22,26 @@ def neuron_patch(h_base, h_source, mask):
         raise ValueError(f"h_base has shape {tuple(h_base.shape)} but h_source {tuple(h_source.shape)}.")
     if mask.shape[-1] != h_base.shape[-1]:
         raise ValueError(f"The mask has {mask.shape[-1]} entries but h has d={h_base.shape[-1]} neurons.")
-    return h_base + mask.to(h_base) * (h_source - h_base)  # a CPU float mask works on a GPU model too
+    return swap_coordinates(h_base, h_source, mask.to(h_base))  # a CPU float mask works on a GPU model too
 
 
-def top_k_mask(order, k):
+def top_k_mask(order, k: int) -> torch.Tensor:
     """0/1 mask [d] that selects the first k neurons of `order` (a ranking, most important first)."""
-    _check_k(k, len(order))
+    check_k(k, len(order), NEURONS)
     mask = torch.zeros(len(order))
     mask[order[:k]] = 1.0
     return mask
 
 
-def random_masks(n, d, k, seed=0):
+def random_masks(n: int, d: int, k: int, seed: int = 0) -> torch.Tensor:
     """n independent 0/1 masks [n, d], each selecting k neurons uniformly at random."""
-    _check_k(k, d)
+    check_k(k, d, NEURONS)
     g = torch.Generator().manual_seed(seed)
     order = torch.rand(n, d, generator=g).argsort(dim=1)  # a random permutation per row
     return (order < k).float()
 
 
-def rank_neurons(h_base, h_source, grad=None):
+def rank_neurons(h_base: torch.Tensor, h_source: torch.Tensor, grad: "torch.Tensor | None" = None) -> torch.Tensor:
     """Neuron indices, most important first, from pairs of states h_base, h_source [B, d].
 
     Without `grad`: by mean |h_source - h_base| over pairs (the neurons the patch changes most).
@@ -62,7 +61,7 @@ def rank_neurons(h_base, h_source, grad=None):
     return scores.argsort(descending=True)
 
 
-def logit_diff_grad(model, prompts, cities, layer, source_ids, base_ids):
+def logit_diff_grad(model, prompts: "list[str]", cities: "list[str]", layer: int, source_ids, base_ids) -> torch.Tensor:
     """d (logit[source answer] - logit[base answer]) / d h_base at (layer, city's last token): [B, d].
 
     The gradient is taken through `patch` with h' = h_base + delta at delta = 0, so d/d delta = d/d h_base.
@@ -70,7 +69,7 @@ def logit_diff_grad(model, prompts, cities, layer, source_ids, base_ids):
     if not len(prompts) == len(source_ids) == len(base_ids):
         raise ValueError(f"{len(prompts)} prompts, {len(source_ids)} source_ids and {len(base_ids)} base_ids: "
                          "pass one source answer and one base answer per prompt.")
-    delta = torch.zeros(len(prompts), model.config.hidden_size, device=model._module.device, requires_grad=True)
+    delta = torch.zeros(len(prompts), model.config.hidden_size, device=torch_module(model).device, requires_grad=True)
     logits = patch(model, prompts, cities, layer, lambda h_base: h_base + delta)
     rows = torch.arange(len(prompts))
     metric = (logits[rows, source_ids] - logits[rows, base_ids]).sum()

@@ -8,6 +8,7 @@ the source of many pairs, so every city's prompt runs once, through the model's 
 (prefix_cache.prefix_caches: they live on the model, dc.clear_prefix_caches(model) frees them).
 """
 import numpy as np
+import pandas as pd
 import torch
 
 from .facts import answer_token
@@ -16,7 +17,8 @@ from .prefix_cache import prefix_caches
 from .prompts import get_template
 
 
-def make_pairs(model, bases, sources=None, n=None, seed=0, attribute="country"):
+def make_pairs(model, bases: pd.DataFrame, sources: "pd.DataFrame | None" = None, n: "int | None" = None, seed: int = 0,
+               attribute: str = "country") -> pd.DataFrame:
     """Counterfactual pairs: each base city of `bases` with each source city of `sources` (default:
     `bases` again) whose `attribute` (country) starts with a different answer token (so that "South
     Korea" <- "South Africa", both " South", cannot count as a success without any change).
@@ -43,7 +45,8 @@ def make_pairs(model, bases, sources=None, n=None, seed=0, attribute="country"):
     return pairs.reset_index(drop=True)
 
 
-def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
+def split_by_city(table: pd.DataFrame, test_frac: float = 0.2, seed: int = 0,
+                  attribute: str = "country") -> "tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]":
     """Hold out a random `test_frac` of the cities (RAVEL's entity split) and return (train, test, unseen).
 
     test: held-out cities whose `attribute` (country) some training city has -- the rotation has learnt
@@ -62,21 +65,21 @@ def split_by_city(table, test_frac=0.2, seed=0, attribute="country"):
     return train.reset_index(drop=True), held[seen].reset_index(drop=True), held[~seen].reset_index(drop=True)
 
 
-def check_pair_columns(pairs, attributes):
+def check_pair_columns(pairs: pd.DataFrame, attributes) -> None:
     """pairs (from make_pairs) must have base_<a> and source_<a> for every attribute a."""
     missing = [f"{side}_{a}" for a in attributes for side in ("base", "source") if f"{side}_{a}" not in pairs.columns]
     if missing:
-        raise ValueError(f"The pairs table lacks the columns {missing}: build it with das.make_pairs on tables "
+        raise ValueError(f"The pairs table lacks the columns {missing}: build it with dc.make_pairs on tables "
                          f"that have these attributes, e.g. dc.known_facts(model, {list(attributes)}).")
 
 
-def answer_ids(model, answers):
+def answer_ids(model, answers) -> torch.Tensor:
     """The first token of each answer (" France", " South" for South Korea): a LongTensor of ids."""
     token = {a: answer_token(model.tokenizer, a, first_token_only=True) for a in set(answers)}  # 48k pairs, ~50 answers
     return torch.tensor([token[a] for a in answers])
 
 
-def source_states(model, cities, layer, attribute="country", template=0):
+def source_states(model, cities, layer: int, attribute: str = "country", template=0) -> "dict[str, torch.Tensor]":
     """h_source for each distinct city: {city: [d] tensor}, from the prompts asking for `attribute`
     (in prompt template `template`). They come from the same `PrefixCache` as the base prompts of the
     same cities: a city's source prompt is its base prompt, read at the layer before any patch.
@@ -97,7 +100,8 @@ def pairs_cache(model, pairs, attribute, template=0):
     return _prompt_cache(model, cities, attribute, template), {c: i for i, c in enumerate(cities)}
 
 
-def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batch_size=32, states=None):
+def patch_pairs(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "country", template=0, batch_size: int = 32,
+                states: "dict[str, torch.Tensor] | None" = None) -> torch.Tensor:
     """Logits [len(pairs), vocab] (on the CPU) of the base prompts (asking for `attribute`, in template `template`)
     when h at the base city's last token becomes swap(h_base, h_source).
 
@@ -108,13 +112,13 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     """
     check_layer(model, layer)
     if len(pairs) == 0:
-        raise ValueError("No pairs given: build them with das.make_pairs(model, facts).")
+        raise ValueError("No pairs given: build them with dc.make_pairs(model, facts).")
     cache, row = pairs_cache(model, pairs, attribute, template)
     states = source_states(model, row, layer, attribute, template) if states is None else states  # same cache
     missing = sorted(set(pairs["source"]) - set(states))
     if missing:
         raise ValueError(f"`states` has no h_source for {missing[:5]}{' ...' if len(missing) > 5 else ''}: compute "
-                         f"them with das.source_states(model, cities, layer, attribute), or leave states=None.")
+                         f"them with dc.source_states(model, cities, layer, attribute), or leave states=None.")
     out = []
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
@@ -125,7 +129,7 @@ def patch_pairs(model, pairs, layer, swap, attribute="country", template=0, batc
     return torch.cat(out)  # on the CPU, like dc.next_token_logits: ready for answer_ids, numpy and plots
 
 
-def isolate_pairs(model, pairs, attribute):
+def isolate_pairs(model, pairs: pd.DataFrame, attribute: str) -> pd.DataFrame:
     """The pairs an Isolate term on `attribute` can use: base and source answers both given (not NaN)
     and starting with different tokens -- where they agree, keeping the base's answer proves nothing."""
     pairs = pairs[pairs[f"base_{attribute}"].notna() & pairs[f"source_{attribute}"].notna()]

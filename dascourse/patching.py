@@ -35,12 +35,12 @@ def fit_patch(h_new, h_base):
         ) from None
 
 
-def last_city_positions(model, prompts, cities):
+def last_city_positions(model, prompts: "list[str]", cities: "list[str]") -> "list[int]":
     """The position of each city's last token in the padded batch of `prompts`."""
     return torch.tensor([p[-1] for p in city_positions(model.tokenizer, prompts, cities)])
 
 
-def hidden_at_city(model, prompts, cities, layer):
+def hidden_at_city(model, prompts: "list[str]", cities: "list[str]", layer: int) -> torch.Tensor:
     """h at layer `layer`, at each city's last token: a [len(prompts), d] tensor."""
     check_layer(model, layer)
     rows, pos = torch.arange(len(prompts)), last_city_positions(model, prompts, cities)
@@ -49,7 +49,7 @@ def hidden_at_city(model, prompts, cities, layer):
     return h
 
 
-def patch(model, prompts, cities, layer, intervention):
+def patch(model, prompts: "list[str]", cities: "list[str]", layer: int, intervention) -> torch.Tensor:
     """Logits after each prompt when h at (layer, city's last token) becomes intervention(h_base).
 
     The patch is written into a clone of the layer's output: writing into the tensor the layer

@@ -23,6 +23,7 @@ import torch
 from transformers import DynamicCache
 from transformers.masking_utils import create_causal_mask
 
+from .model import torch_module
 from .patching import check_layer, fit_patch
 from .prompts import PLACEHOLDER, city_positions
 
@@ -62,7 +63,7 @@ class PrefixCache:
         prefix right-aligned (left padding, zeros, masked out). The few-shot examples that open every
         prompt are the same tokens, so they run once; the rest of each prefix (the city's tokens before its
         last) then runs on top of them, in batches of prompts whose rest has the same length (no padding)."""
-        hf, P = self.model._module, self.prefix_mask.shape[1]
+        hf, P = torch_module(self.model), self.prefix_mask.shape[1]
         n_common = _common_length(prefixes)
         common = None
         if n_common:
@@ -111,7 +112,7 @@ class PrefixCache:
 
     def _inputs(self, rows):
         """Attention mask over prefix + suffix, and the suffix's position ids, for prompts[rows]."""
-        device = self.model._module.device
+        device = torch_module(self.model).device
         mask = torch.cat([self.prefix_mask[rows], self.suffix_mask[rows]], dim=1)
         positions = self.prefix_len[rows, None] + torch.arange(self.suffix_ids.shape[1])
         return mask.to(device), positions.to(device)
@@ -128,7 +129,7 @@ class PrefixCache:
         """Run the suffix states h (row i: the output of layer layers[i]) through the layers above it; logits at
         the last token. Rows come sorted by layer, so the rows that run in block j are the first n_j, those
         patched below j: a row patched at layer L joins the batch at block L + 1."""
-        body = self.model._module.model
+        body = torch_module(self.model).model
         joined = torch.searchsorted(layers, torch.arange(len(body.layers))).tolist()  # n_j
         cache = self._kv_cache(rows, joined)
         mask, positions = self._inputs(rows)
@@ -144,7 +145,7 @@ class PrefixCache:
                                position_embeddings=(cos[:n], sin[:n]), cache=cache, use_cache=True)
         x = torch.cat([x, h[len(x) :]])  # rows patched at the last layer have no block left to run
         h_last = x[torch.arange(len(rows)), self.last[rows].to(x.device)]
-        return self.model._module.lm_head(body.norm(h_last))
+        return torch_module(self.model).lm_head(body.norm(h_last))
 
     @torch.no_grad()
     def states_at(self, layer):
@@ -159,7 +160,7 @@ class PrefixCache:
         return self.suffix_states[layer]
 
     def _run_suffixes(self):
-        hf = self.model._module
+        hf = torch_module(self.model)
         blocks = hf.model.layers
         states = [[] for _ in blocks]
         hooks = [block.register_forward_hook(lambda module, args, out, i=i: states[i].append(out))
@@ -188,7 +189,7 @@ class PrefixCache:
         if diff > 1e-3 * want.abs().max().item():
             raise NotImplementedError(
                 f"PrefixCache runs the layers of a Llama-style model one by one, and does not reproduce "
-                f"{type(self.model._module).__name__}'s own forward pass (logits differ by {diff:.3g}). "
+                f"{type(torch_module(self.model)).__name__}'s own forward pass (logits differ by {diff:.3g}). "
                 f"Patch with dascourse.patch instead (slower, same result).")
 
 
@@ -243,9 +244,9 @@ _ATTRIBUTE = "dascourse_prefix_caches"
 
 
 def prefix_caches(model):
-    """The PrefixCaches of `model` (created on first use), which das.patch_pairs, source_states and train_das
+    """The PrefixCaches of `model` (created on first use), which dc.patch_pairs, source_states and train_das
     reuse from call to call."""
-    module = model._module
+    module = torch_module(model)
     if _ATTRIBUTE not in module.__dict__:
         module.__dict__[_ATTRIBUTE] = PrefixCaches()
     return module.__dict__[_ATTRIBUTE]

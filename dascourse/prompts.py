@@ -40,7 +40,7 @@ def check_placeholder(template):
         raise ValueError(f"Template {template!r} has no {PLACEHOLDER} placeholder; write e.g. '{{city}} is in'.")
 
 
-def get_template(attribute, template=0):
+def get_template(attribute: str, template=0) -> str:
     """The prompt template asking for `attribute`, a string containing '{city}'.
 
     template: an index into TEMPLATES[attribute]; a string containing '{city}' (for any attribute, one of
@@ -64,7 +64,7 @@ def get_template(attribute, template=0):
     return TEMPLATES[attribute][template]
 
 
-def make_prompt(city, attribute="country", template=0):
+def make_prompt(city: str, attribute: str = "country", template=0) -> str:
     """The prompt asking for `attribute` of `city`, e.g. '... Paris is in the country of'."""
     return get_template(attribute, template).replace(PLACEHOLDER, city)
 

@@ -25,7 +25,7 @@ from .model import ModelUnavailableError
 from .pairs import answer_ids
 from .patching import hidden_at_city, patch
 from .prompts import make_prompt
-from .train import das_loss, draw_batch, loss_terms, train_das
+from .train import TrainSettings, das_loss, draw_batch, loss_terms, settings_from, train_das
 
 
 def ship_dascourse():
@@ -79,17 +79,23 @@ def _patched_logits(model, bases, layer, swap, h_source, attribute="country", te
     return patch(model, prompts, bases, layer, lambda h_base: swap(h_base, h_source))
 
 
-def train_das_remote(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, remote=True,
-                     keep=(), attribute="country", swap=None, template=0):
-    """das.train_das with the whole loop inside one `model.session(remote=remote)`. Returns (swap, losses)
+def train_das_remote(model, train_pairs, layer: int, k: "int | None", steps: int = 100, lr: float = 3e-3,
+                     batch_size: int = 16, seed: int = 0, remote=True, keep: tuple = (), attribute: str = "country",
+                     swap=None, template=0, settings: "TrainSettings | None" = None):
+    """dc.train_das with the whole loop inside one `model.session(remote=remote)`. Returns (swap, losses)
     like train_das: the same seeded start, the same batches, the same loss (train.das_loss, with the hooks
     anneal and penalty), so on one model the two agree up to float rounding; each step runs the full prompts
     through `dc.patch` (train_das's PrefixCache reaches into the local module, which a remote model does
-    not have). keep, attribute, swap, template: as for train_das.
+    not have). keep, attribute, swap, template, settings: as for train_das.
     remote: True (NDIF), False (here), or "local" (serialized as for NDIF, run here).
     """
-    start, _ = train_das(model, train_pairs, layer, k, steps=0, seed=seed, keep=keep, attribute=attribute,
-                         swap=swap, template=template)  # checks the arguments, and the seeded start
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, keep=keep,
+                      attribute=attribute, template=template)
+    first, _ = train_das(model, train_pairs, layer, k, swap=swap,  # checks the arguments; the seeded start
+                         settings=TrainSettings(steps=0, seed=s.seed, keep=s.keep, attribute=s.attribute,
+                                                template=s.template))
+    steps, lr, batch_size, seed, keep, attribute, template = (s.steps, s.lr, s.batch_size, s.seed, s.keep,
+                                                               s.attribute, s.template)
     # Each term as plain lists (no pandas on the server), and the batch indices train_das would draw, drawn
     # here in its order (step by step, term by term): the server needs no generator of ours.
     terms = [(a, list(pairs["base"]), list(pairs["source"]), answer_ids(model, answers))
@@ -97,9 +103,9 @@ def train_das_remote(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_siz
     generator = torch.Generator().manual_seed(seed)
     batches = [[draw_batch(generator, len(targets), batch_size).tolist() for *_, targets in terms]
                for _ in range(steps)]
-    cls, config, init = type(start), start.config(), {name: t.cpu() for name, t in start.state_dict().items()}
+    cls, config, init = type(first), first.config(), {name: t.cpu() for name, t in first.state_dict().items()}
     ship_dascourse()
-    # The body names no variable that holds a module (the argument `swap`, `start`): nnsight would ship
+    # The body names no variable that holds a module (the argument `swap`, `first`): nnsight would ship
     # it, and a parametrized module does not pickle.
     with model.session(remote=remote):
         states = [_source_states(model, sources, layer, a, template) for a, _, sources, _ in terms]

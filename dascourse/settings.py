@@ -20,12 +20,12 @@ def _data_text(name):
     return resources.files("dascourse").joinpath("data", name).read_text(encoding="utf-8")
 
 
-def course_selection():
+def course_selection() -> "tuple[pd.DataFrame, dict]":
     """(rows, summary): the committed sweep, one row per configuration and seed, and its JSON summary."""
     return pd.read_csv(io.StringIO(_data_text(SELECTION_CSV))), json.loads(_data_text(SELECTION_JSON))
 
 
-def course_settings():
+def course_settings() -> dict:
     """{"layer", "k", "lr", "batch_size", "steps"}: the best configuration of the committed sweep (mean
     validation Cause over seeds), trained for the sweep's number of steps."""
     rows, summary = course_selection()

@@ -6,8 +6,8 @@ size, attribute, prompt templates and the dascourse version. Loading finds the c
 subclasses of Intervention that exist now -- those of dascourse, and any defined in your own code before
 loading -- so a new intervention needs no registration anywhere. A file without a tag (dascourse 0.1.0)
 holds a RotatedSubspace. R_k is only meaningful at the layer and in the residual stream of the model it
-was trained on, so `load_rotation` refuses another model, hidden size or layer with an error naming both.
-Files are written atomically (`cache.atomic_open`): a save killed half-way leaves the previous file as it was.
+was trained on, so `load_intervention` refuses another model, hidden size or layer with an error naming both.
+Files are written atomically (`files.atomic_open`): a save killed half-way leaves the previous file as it was.
 """
 import hashlib
 import os
@@ -16,8 +16,9 @@ import zipfile
 
 import torch
 
-from .cache import atomic_open
+from .files import atomic_open
 from .interventions import Intervention, RotatedSubspace
+from .model import torch_module
 
 FORMAT = "dascourse-rotation"
 
@@ -26,14 +27,14 @@ class RotationFileError(ValueError):
     """A rotation file that cannot be read, or that does not fit the model or layer asked for."""
 
 
-def save_rotation(path, rotation, **metadata):
+def save_intervention(path, rotation: Intervention, **metadata) -> None:
     """Write `rotation` (any Intervention: a RotatedSubspace, a BoundlessSubspace, one of your own) and
     `metadata` (plain values: str, int, float, list, dict) to `path`. Its type, config, hidden_size, k and
     the dascourse version are recorded from the intervention itself."""
     from . import __version__
 
     if not isinstance(rotation, Intervention):
-        raise ValueError(f"save_rotation saves an Intervention (dascourse.interventions), not a "
+        raise ValueError(f"save_intervention saves an Intervention (dascourse.interventions), not a "
                          f"{type(rotation).__name__}.")
     sizes = {key: value for key, value in (("hidden_size", rotation.d), ("k", rotation.k)) if value is not None}
     for key, value in sizes.items():
@@ -47,8 +48,8 @@ def save_rotation(path, rotation, **metadata):
         torch.save(saved, f)
 
 
-def load_rotation(path, model=None, layer=None):
-    """(rotation, metadata) from a file written by save_rotation: the intervention of the class it was saved
+def load_intervention(path, model=None, layer: "int | None" = None) -> "tuple[Intervention, dict]":
+    """(rotation, metadata) from a file written by save_intervention: the intervention of the class it was saved
     as (a file of dascourse 0.1.0: a RotatedSubspace), with the same tensors.
 
     model: when given, the file must have been trained on a model of the same name and hidden size;
@@ -67,7 +68,7 @@ def load_rotation(path, model=None, layer=None):
     except (RuntimeError, EOFError, KeyError, IndexError, ValueError, pickle.UnpicklingError) as err:
         raise _unreadable(path, _first_line(err)) from None
     if not (isinstance(saved, dict) and saved.get("format") == FORMAT):
-        raise RotationFileError(f"{path} is not a dascourse rotation file (written by save_rotation).")
+        raise RotationFileError(f"{path} is not a dascourse rotation file (written by save_intervention).")
     if _digest(saved["state"]) != saved["sha256"]:
         raise RotationFileError(f"{path} is corrupt: its R_k does not match the checksum saved with it.")
     metadata = saved["metadata"]
@@ -76,11 +77,12 @@ def load_rotation(path, model=None, layer=None):
     rotation = _rebuild(path, saved)
     rotation.load_state_dict(saved["state"])
     if model is not None:
-        rotation.to(model._module.device)  # patches where the model runs (a GPU on Colab)
+        rotation.to(torch_module(model).device)  # patches where the model runs (a GPU on Colab)
     return rotation, metadata
 
 
-def check_fits(path, metadata, model_name=None, hidden_size=None, layer=None):
+def check_fits(path, metadata: dict, model_name: "str | None" = None, hidden_size: "int | None" = None,
+               layer: "int | None" = None) -> None:
     """Raise RotationFileError naming both values when the rotation of `path` (its `metadata`) was
     trained for another model name, hidden size or layer than the ones given (None: not checked)."""
     for what, key, asked in (("model", "model", model_name), ("hidden size", "hidden_size", hidden_size),
@@ -129,7 +131,7 @@ def _rebuild(path, saved):
 
 def _unreadable(path, why):
     return RotationFileError(f"{path} is not a readable rotation file, it is corrupt or truncated ({why}): "
-                             f"save it again with save_rotation or `python -m dascourse train`.")
+                             f"save it again with save_intervention or `python -m dascourse train`.")
 
 
 def _digest(state):

@@ -14,11 +14,13 @@ intervention, `train_das_many` several side by side; both run the one loop, `tra
 """
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
-from .interventions import Intervention, RotatedSubspace
+from .interventions import Intervention, RotatedSubspace, seeded
+from .model import torch_module
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, pairs_cache
 from .patching import check_layer
 from .progress import progress_bar
@@ -32,7 +34,11 @@ class TrainSettings:
     (() is plain DAS, more is multi-task DAS); `attribute`: the one to move; `template`: the prompts
     (an index, a string with '{city}' or a dict per attribute, see prompts.get_template);
     `progress`: show a progress bar; `on_step`: None, or a function called with each step's number once it is
-    done (one progress bar over several trainings, as in select.py)."""
+    done (one progress bar over several trainings, as in selection.py).
+
+    Every training function (train_das, train_das_many, train_side_by_side, train_learned_mask,
+    train_das_remote) takes one as `settings=`, or builds one from its keyword arguments;
+    `TrainSettings.course()` holds the course's committed settings (dc.course_settings())."""
 
     steps: int = 100
     lr: float = 3e-3
@@ -47,6 +53,7 @@ class TrainSettings:
     def __post_init__(self):
         if isinstance(self.keep, str):
             raise ValueError(f"keep={self.keep!r} must be a tuple of attribute names, e.g. keep=({self.keep!r},).")
+        object.__setattr__(self, "keep", tuple(self.keep))
         for a in (self.attribute, *self.keep):
             get_template(a, self.template)  # an unknown attribute fails here, naming the fix
         if self.attribute in self.keep or len(set(self.keep)) < len(self.keep):
@@ -55,15 +62,39 @@ class TrainSettings:
             raise ValueError(f"Need batch_size >= 1 and steps >= 0, got batch_size={self.batch_size}, "
                              f"steps={self.steps}.")
 
+    @classmethod
+    def course(cls, **changes) -> "TrainSettings":
+        """The course's committed settings (steps, lr, batch_size of dc.course_settings()), with `changes`."""
+        from .settings import course_settings
 
-def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, seed=0, progress=True,
-              keep=(), attribute="country", swap=None, template=0):
+        chosen = course_settings()
+        return cls(**{**{key: chosen[key] for key in ("steps", "lr", "batch_size")}, **changes})
+
+
+def settings_from(settings: "TrainSettings | None", **knobs) -> TrainSettings:
+    """`settings` when given (then every knob must be left at its default), else TrainSettings(**knobs)."""
+    if settings is None:
+        return TrainSettings(**knobs)
+    if not isinstance(settings, TrainSettings):
+        raise TypeError(f"settings is a {type(settings).__name__}: pass a dc.TrainSettings(steps=..., lr=...).")
+    default = TrainSettings()
+    given = [key for key, value in knobs.items() if value != getattr(default, key)]
+    if given:
+        raise ValueError(f"Pass {given} inside settings (dc.TrainSettings(...)) or as arguments, not both.")
+    return settings
+
+
+def train_das(model, train_pairs: pd.DataFrame, layer: int, k: "int | None", steps: int = 100, lr: float = 3e-3,
+              batch_size: int = 16, seed: int = 0, progress: bool = True, keep: tuple = (),
+              attribute: str = "country", swap: "Intervention | None" = None, template=0,
+              settings: "TrainSettings | None" = None) -> "tuple[Intervention, list[float]]":
     """Train a subspace at `layer` so that patching it makes each base prompt answer the source's
     `attribute` (Cause) and, for every attribute in `keep`, still answer the base's own (Isolate).
     Returns (swap, losses), one loss per step.
 
     swap: None trains a fresh RotatedSubspace(d, k) seeded by `seed`; or pass any Intervention
     (interventions.py), e.g. a BoundlessSubspace, and k=None (the module sets its size).
+    settings: a TrainSettings instead of steps, lr, batch_size, seed, progress, keep, attribute, template.
     Each step draws `batch_size` pairs per term (seeded) and sets h' = swap(h_base, h_source) at the base
     city's last token (the terms and the loss: see this module's docstring). A row whose base_<a> or
     source_<a> is missing (NaN: e.g. the model does not know it) sits out the Isolate term of a only, so the
@@ -74,26 +105,27 @@ def train_das(model, train_pairs, layer, k, steps=100, lr=3e-3, batch_size=16, s
     (`PrefixCache`, same logits and gradients as `dc.patch`) are computed once, before training.
     steps=0 returns the untrained swap.
     """
-    settings = TrainSettings(steps, lr, batch_size, seed, progress, keep, attribute, template)
-    if swap is None:
-        swap = fresh_rotation(model, k, seed)
-    elif k is not None:
-        raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
-    name = f"{'MDAS' if keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
-    (swap, losses), = train(model, train_pairs, [layer], [swap], [seed], settings, name)
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress, keep=keep,
+                      attribute=attribute, template=template)
+    swap = start(model, k, swap, s.seed)
+    name = f"{'MDAS' if s.keep else 'DAS'} layer {layer}" + (f", k={k}" if k is not None else "")
+    (swap, losses), = train(model, train_pairs, [layer], [swap], [s.seed], s, name)
     return swap, losses
 
 
-def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_size=16, progress=True,
-                   keep=(), attribute="country", template=0, on_step=None):
+def train_das_many(model, train_pairs: pd.DataFrame, layer: "int | list[int]", runs: "list[tuple[int, int]]",
+                   steps: int = 100, lr: float = 3e-3, batch_size: int = 16, progress: bool = True, keep: tuple = (),
+                   attribute: str = "country", template=0, on_step=None,
+                   settings: "TrainSettings | None" = None) -> "list[tuple[Intervention, list[float]]]":
     """Train one rotation per (k, seed) in `runs`, all at once; returns [(swap, losses), ...] in that order.
 
     Each run is train_das(model, train_pairs, layer, k, steps, lr, batch_size, seed, ...): its own start,
     its own batches and its own loss. layer: one layer for every run, or a list with one per run (a layer
     sweep). The runs share each step's run through the model (their batches stacked into
     one; a row patched at layer L joins it at block L + 1), which on a CPU costs about half as much per
-    pair as a batch of 8 alone. on_step: called with each step's number when it is done. The results equal separate train_das runs up to float rounding (which
-    Adam can grow to lr-sized differences in R_k).
+    pair as a batch of 8 alone. on_step: called with each step's number when it is done. settings: a
+    TrainSettings instead of the knobs (its seed is not used: each run has its own). The results equal
+    separate train_das runs up to float rounding (which Adam can grow to lr-sized differences in R_k).
     """
     runs = list(runs)
     if not runs:
@@ -101,18 +133,27 @@ def train_das_many(model, train_pairs, layer, runs, steps=100, lr=3e-3, batch_si
     layers = list(layer) if isinstance(layer, (list, tuple)) else [layer] * len(runs)
     if len(layers) != len(runs):
         raise ValueError(f"layer lists {len(layers)} layers for {len(runs)} runs: give one layer per run, or one int.")
-    settings = TrainSettings(steps, lr, batch_size, 0, progress, keep, attribute, template, on_step)
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, progress=progress, keep=keep,
+                      attribute=attribute, template=template, on_step=on_step)
     swaps = [fresh_rotation(model, k, seed) for k, seed in runs]
     where = f"layer {layers[0]}" if len(set(layers)) == 1 else f"layers {min(layers)}-{max(layers)}"
-    return train(model, train_pairs, layers, swaps, [seed for _, seed in runs], settings,
-                 f"{'MDAS' if keep else 'DAS'} {where}, {len(runs)} runs")
+    return train(model, train_pairs, layers, swaps, [seed for _, seed in runs], s,
+                 f"{'MDAS' if s.keep else 'DAS'} {where}, {len(runs)} runs")
 
 
-def fresh_rotation(model, k, seed):
+def fresh_rotation(model, k: int, seed: int) -> RotatedSubspace:
     """RotatedSubspace(d, k) with a start seeded by `seed`, leaving the caller's random state alone."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return RotatedSubspace(model.config.hidden_size, k)
+    return seeded(RotatedSubspace, model.config.hidden_size, k, seed=seed)
+
+
+def start(model, k: "int | None", swap: "Intervention | None", seed: int) -> Intervention:
+    """What training starts from: `swap` as given (then k must be None: the module sets its own size), or
+    fresh_rotation(model, k, seed)."""
+    if swap is None:
+        return fresh_rotation(model, k, seed)
+    if k is not None:
+        raise ValueError(f"Pass k=None with swap=...: the module {type(swap).__name__} sets its own size.")
+    return swap
 
 
 def loss_terms(model, train_pairs, attribute, keep):
@@ -160,9 +201,9 @@ def train(model, train_pairs, layers, swaps, seeds, settings, name="DAS"):
     s = settings
     check_pair_columns(train_pairs, [s.attribute, *s.keep])
     if len(train_pairs) == 0:
-        raise ValueError("No training pairs given: build them with das.make_pairs(model, train_cities).")
+        raise ValueError("No training pairs given: build them with dc.make_pairs(model, train_cities).")
     for swap in swaps:
-        swap.to(model._module.device)  # trains where the model runs (a GPU on Colab)
+        swap.to(torch_module(model).device)  # trains where the model runs (a GPU on Colab)
     if s.steps == 0:
         return [(swap, []) for swap in swaps]
     terms = [_cached_term(model, pairs, a, answers, s.template)

@@ -13,8 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import dascourse as dc
 import dascourse.checks
-from dascourse import das, toy
+from dascourse import toy
 from dascourse.checks import CheckFailed
 from dascourse.checks.causal_abstraction import check_interchange, check_train_das
 from dascourse.checks.evaluation import check_isolate, check_pca_directions
@@ -41,7 +42,7 @@ INTERCHANGE_MISTAKES = {
     "writes into its input": (
         lambda mlp, xb, xs, layer, B: (xb.__setitem__((slice(None), slice(0, 4)), xs[:, :4]),
                                        interchange_right(mlp, xb, xs, layer, B))[1],
-        "changed `x_base`"),
+        "changed `xb`, an input it was given"),  # the name the learner gave it
     "basis used as [d, k]": (
         lambda mlp, xb, xs, layer, B: mlp.from_hidden(
             mlp.hidden(xb, layer) + (mlp.hidden(xs, layer) - mlp.hidden(xb, layer)) @ B @ B.T, layer),
@@ -139,7 +140,7 @@ SPLIT_MISTAKES = {
     "keeps unlearnable countries": (lambda table, f, seed: (lambda s: (s.iloc[round(f * len(s)):],
                                                                        s.iloc[:round(f * len(s))]))(
         table.sample(frac=1, random_state=seed)), "no training city of that country"),
-    "returns three tables": (lambda table, f, seed: das.split_by_city(table, f, seed), "return two tables"),
+    "returns three tables": (lambda table, f, seed: dc.split_by_city(table, f, seed), "return two tables"),
 }
 
 

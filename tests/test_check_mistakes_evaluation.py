@@ -30,7 +30,7 @@ MISTAKES = {
     "multiplied the logits by the temperature": lambda b, s, l, t: b + torch.sigmoid(l * t) * (s - b),
     "hard 0/1 mask": hard_mask,
     "logits themselves as the mask": lambda b, s, l, t: b + l * (s - b),
-    "changed its inputs in place": in_place,
+    "changed `h_base`, an input it was given": in_place,
     "no gradient to the logits": detached,
     "raised RuntimeError": crashes,
     "shape": lambda b, s, l, t: (b + torch.sigmoid(l / t) * (s - b))[0],

@@ -73,7 +73,7 @@ def test_patch_that_writes_into_h_new_is_named(model):
         h_new[:, 0] = 0.0
         return patch_residual(model, prompts, layer, positions, h_new)
 
-    with pytest.raises(CheckFailed, match="changed its input"):
+    with pytest.raises(CheckFailed, match="an input it was given"):
         check_patch_residual(writes_into_h_new, model)
 
 
@@ -119,7 +119,7 @@ def _in_place(h_base, h_source, mask):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (_in_place, "changed its input"),
+    (_in_place, "an input it was given"),
     (lambda hb, hs, m: neuron_patch(hb[0], hs[0], m if m.ndim == 1 else m[0]), "batch of one"),
     (lambda hb, hs, m: hs + m * (hb - hs), "wrong way round"),
     (lambda hb, hs, m: neuron_patch(hb, hs, m if m.ndim == 1 else m[0]), "its own mask row"),
@@ -177,7 +177,7 @@ def _low_rank_in_place(h_base, h_source, R_k):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (_low_rank_in_place, "changed its input"),
+    (_low_rank_in_place, "an input it was given"),
     (lambda hb, hs, R_k: hb + (hs - hb) @ R_k @ R_k.T, r"(?s)raised RuntimeError.*R_k is \[k, d\]"),  # R_k taken as [d, k]
     (lambda hb, hs, R_k: hb - (hs - hb) @ R_k.T @ R_k, "wrong sign"),
     (lambda hb, hs, R_k: hs + (hb - hs) @ R_k.T @ R_k, "base and source are swapped"),

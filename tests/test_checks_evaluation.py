@@ -2,18 +2,20 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import das
+
 from dascourse.checks import CheckFailed
 from dascourse.checks.evaluation import check_isolate, check_pca_directions
-from dascourse.evaluate import full_patch, pca_directions, scores, subspace
-from dascourse.rotation import RotatedSubspace
+from dascourse.baselines import pca_directions, subspace
+from dascourse.interventions import FullPatch
+from dascourse.metrics import scores
+from dascourse.interventions import RotatedSubspace
 
 ATTRIBUTES = ["country", "continent", "language"]
 
 
 @pytest.fixture(scope="module")
 def pairs(model):
-    return das.make_pairs(model, dc.known_facts(model, ATTRIBUTES), n=12, seed=0)
+    return dc.make_pairs(model, dc.known_facts(model, ATTRIBUTES), n=12, seed=0)
 
 
 def test_patch_pairs_matches_dc_patch_in_any_template(model, pairs):
@@ -24,7 +26,7 @@ def test_patch_pairs_matches_dc_patch_in_any_template(model, pairs):
     prompts = [dc.make_prompt(c, "language", 2) for c in rows.base]
     with torch.no_grad():
         want = dc.patch(model, prompts, list(rows.base), 10, lambda h_base: swap(h_base, h_source))
-        got = das.patch_pairs(model, rows, 10, swap, "language", template=2)
+        got = dc.patch_pairs(model, rows, 10, swap, "language", template=2)
     assert (want - got).abs().max() < 1e-3
     assert torch.equal(want.argmax(-1), got.argmax(-1))
 
@@ -37,15 +39,15 @@ def test_scores_of_no_patch_and_full_patch(model, pairs):
     assert nothing["disentangle"] == 0.5
     assert nothing["n_pairs"] == len(pairs)
     assert all(1 <= n <= 4 for n in nothing["n_isolate"].values())
-    full = scores(model, pairs, 12, full_patch, n_isolate=4)
+    full = scores(model, pairs, 12, FullPatch(), n_isolate=4)
     assert full["cause"] > 0.5 and full["isolate"]["mean"] < 0.5
 
 
 def test_scores_bad_input(model, pairs):
     with pytest.raises(ValueError, match="base_language"):
-        scores(model, pairs.drop(columns=["base_language"]), 12, full_patch)
+        scores(model, pairs.drop(columns=["base_language"]), 12, FullPatch())
     with pytest.raises(ValueError, match="keep='continent'"):
-        scores(model, pairs, 12, full_patch, keep="continent")
+        scores(model, pairs, 12, FullPatch(), keep="continent")
 
 
 def test_subspace_of_basis_vectors_is_a_neuron_patch():

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 import dascourse as dc
-from dascourse import das
-from dascourse.boundless import BoundlessSubspace
+
+from dascourse.interventions import BoundlessSubspace
 from dascourse.checks import CheckFailed
 from dascourse.checks.multitask import check_boundary_mask, check_mdas_loss
 
@@ -17,7 +17,7 @@ CITIES = ["Paris", "Rio de Janeiro", "Tokyo", "Madrid", "Cairo", "Toronto"]
 @pytest.fixture(scope="module")
 def pairs(model):
     facts = dc.known_facts(model, ["country", "continent", "language"])
-    return das.make_pairs(model, facts[facts.city.isin(CITIES)])
+    return dc.make_pairs(model, facts[facts.city.isin(CITIES)])
 
 
 def test_isolate_pairs_skip_missing_and_same_first_token(model):
@@ -25,57 +25,57 @@ def test_isolate_pairs_skip_missing_and_same_first_token(model):
                           "base_continent": ["Europe", "Europe", None, "North America"],
                           "source_continent": ["Asia", "Europe", "Asia", "North Africa"]})
     # B: same continent; C: base's unknown; D: " North" starts both answers. Only A can test isolation.
-    assert list(das.isolate_pairs(model, pairs, "continent").base) == ["A"]
+    assert list(dc.isolate_pairs(model, pairs, "continent").base) == ["A"]
 
 
 def test_mdas_trains_and_is_seeded(model, pairs):
     kwargs = dict(steps=3, lr=5e-2, batch_size=4, seed=0, progress=False, keep=("continent", "language"))
-    rotation, losses = das.train_das(model, pairs, LAYER, 8, **kwargs)
-    again, losses_again = das.train_das(model, pairs, LAYER, 8, **kwargs)
+    rotation, losses = dc.train_das(model, pairs, LAYER, 8, **kwargs)
+    again, losses_again = dc.train_das(model, pairs, LAYER, 8, **kwargs)
     assert len(losses) == 3 and losses == losses_again
     assert torch.equal(rotation.R_k, again.R_k)
-    plain, plain_losses = das.train_das(model, pairs, LAYER, 8, **{**kwargs, "keep": ()})
+    plain, plain_losses = dc.train_das(model, pairs, LAYER, 8, **{**kwargs, "keep": ()})
     assert plain_losses[0] < losses[0]  # the first step's loss adds the isolate terms to the same cause term
 
 
 def test_mdas_first_loss_is_cause_plus_mean_isolate(model, pairs):
     """One step with lr=0: the loss is the cause term plus the mean isolate term, computed by hand."""
     keep = ("continent", "language")
-    _, losses = das.train_das(model, pairs, LAYER, 8, steps=1, lr=0.0, batch_size=4, seed=0, progress=False, keep=keep)
-    rotation, _ = das.train_das(model, pairs, LAYER, 8, steps=0, seed=0)
+    _, losses = dc.train_das(model, pairs, LAYER, 8, steps=1, lr=0.0, batch_size=4, seed=0, progress=False, keep=keep)
+    rotation, _ = dc.train_das(model, pairs, LAYER, 8, steps=0, seed=0)
     generator = torch.Generator().manual_seed(0)
     terms = []
     for attribute, rows, answer in [("country", pairs, "source_country")] + [
-            (a, das.isolate_pairs(model, pairs, a), f"base_{a}") for a in keep]:
+            (a, dc.isolate_pairs(model, pairs, a), f"base_{a}") for a in keep]:
         batch = rows.iloc[torch.randint(len(rows), (4,), generator=generator).tolist()]
         with torch.no_grad():
-            logits = das.patch_pairs(model, batch, LAYER, rotation, attribute)
-        terms.append(F.cross_entropy(logits, das.answer_ids(model, batch[answer])).item())
+            logits = dc.patch_pairs(model, batch, LAYER, rotation, attribute)
+        terms.append(F.cross_entropy(logits, dc.answer_ids(model, batch[answer])).item())
     assert losses[0] == pytest.approx(terms[0] + (terms[1] + terms[2]) / 2, rel=1e-3)
 
 
 def test_train_das_bad_keep_errors(model, pairs):
     with pytest.raises(ValueError, match="tuple of attribute names"):
-        das.train_das(model, pairs, LAYER, 8, steps=1, keep="continent", progress=False)
+        dc.train_das(model, pairs, LAYER, 8, steps=1, keep="continent", progress=False)
     with pytest.raises(ValueError, match="other attributes"):
-        das.train_das(model, pairs, LAYER, 8, steps=1, keep=("country",), progress=False)
+        dc.train_das(model, pairs, LAYER, 8, steps=1, keep=("country",), progress=False)
     with pytest.raises(ValueError, match="Unknown attribute"):
-        das.train_das(model, pairs, LAYER, 8, steps=1, keep=("colour",), progress=False)
+        dc.train_das(model, pairs, LAYER, 8, steps=1, keep=("colour",), progress=False)
     with pytest.raises(ValueError, match="lacks the columns"):
-        das.train_das(model, pairs.drop(columns=["base_language"]), LAYER, 8, steps=1, keep=("language",),
+        dc.train_das(model, pairs.drop(columns=["base_language"]), LAYER, 8, steps=1, keep=("language",),
                       progress=False)
     same = pairs.assign(source_continent=pairs.base_continent)
     with pytest.raises(ValueError, match="nothing to keep"):
-        das.train_das(model, same, LAYER, 8, steps=1, keep=("continent",), progress=False)
+        dc.train_das(model, same, LAYER, 8, steps=1, keep=("continent",), progress=False)
     with pytest.raises(ValueError, match="k=None"):
-        das.train_das(model, pairs, LAYER, 8, steps=1, swap=BoundlessSubspace(576), progress=False)
+        dc.train_das(model, pairs, LAYER, 8, steps=1, swap=BoundlessSubspace(576), progress=False)
 
 
 def test_boundless_trains_through_train_das(model, pairs):
     torch.manual_seed(0)
     swap = BoundlessSubspace(model.config.hidden_size, boundary=0.25)
     start = swap.boundary.item()
-    trained, losses = das.train_das(model, pairs, LAYER, None, steps=2, lr=1e-2, batch_size=4, progress=False,
+    trained, losses = dc.train_das(model, pairs, LAYER, None, steps=2, lr=1e-2, batch_size=4, progress=False,
                                     swap=swap)
     assert trained is swap and len(losses) == 2
     assert swap.boundary.item() != start

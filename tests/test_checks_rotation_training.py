@@ -4,11 +4,11 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import das
+
 from dascourse.checks import CheckFailed
 from dascourse.checks.rotation import check_low_rank_swap, check_rotate_swap_rotate_back
 from dascourse.checks.training import check_iia, check_split_by_city
-from dascourse.rotation import RotatedSubspace
+from dascourse.interventions import RotatedSubspace
 
 LAYER = 8
 
@@ -60,7 +60,7 @@ def test_shape_mismatch_errors():
 
 
 def test_split_by_city(cities):
-    train, test, unseen = das.split_by_city(cities, 0.2, seed=0)
+    train, test, unseen = dc.split_by_city(cities, 0.2, seed=0)
     sides = [set(train.city), set(test.city), set(unseen.city)]
     assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
     assert len(train) + len(test) + len(unseen) == len(cities)
@@ -71,36 +71,36 @@ def test_split_by_city(cities):
 
 def test_split_errors(cities):
     with pytest.raises(ValueError, match="test_frac"):
-        das.split_by_city(cities, 1.5)
+        dc.split_by_city(cities, 1.5)
     with pytest.raises(ValueError, match="twice"):
-        das.split_by_city(pd.concat([cities, cities.head(1)]))
+        dc.split_by_city(pd.concat([cities, cities.head(1)]))
 
 
 def test_make_pairs(model, cities):
-    pairs = das.make_pairs(model, cities.head(40))
+    pairs = dc.make_pairs(model, cities.head(40))
     assert len(pairs) > 0
     assert (pairs.base != pairs.source).all()
-    first = das.answer_ids(model, pairs.base_country) != das.answer_ids(model, pairs.source_country)
+    first = dc.answer_ids(model, pairs.base_country) != dc.answer_ids(model, pairs.source_country)
     assert first.all()
-    assert len(das.make_pairs(model, cities.head(40), n=10, seed=0)) == 10
+    assert len(dc.make_pairs(model, cities.head(40), n=10, seed=0)) == 10
     with pytest.raises(ValueError):
-        das.make_pairs(model, cities.head(0))
+        dc.make_pairs(model, cities.head(0))
 
 
 def test_iia_toy():
     logits = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
-    assert das.iia(logits, torch.tensor([1, 0, 0])) == pytest.approx(2 / 3)
+    assert dc.iia(logits, torch.tensor([1, 0, 0])) == pytest.approx(2 / 3)
     with pytest.raises(ValueError):
-        das.iia(logits, torch.tensor([1, 0]))
+        dc.iia(logits, torch.tensor([1, 0]))
 
 
 def test_train_das_decreases_loss(model, cities):
-    pairs = das.make_pairs(model, cities[cities.city.isin(["Paris", "Rio de Janeiro", "Tokyo", "Madrid"])])
-    rotation, losses = das.train_das(model, pairs, LAYER, k=8, steps=6, lr=5e-2, batch_size=4, seed=0, progress=False)
+    pairs = dc.make_pairs(model, cities[cities.city.isin(["Paris", "Rio de Janeiro", "Tokyo", "Madrid"])])
+    rotation, losses = dc.train_das(model, pairs, LAYER, k=8, steps=6, lr=5e-2, batch_size=4, seed=0, progress=False)
     assert len(losses) == 6 and isinstance(rotation, RotatedSubspace)
     assert losses[-1] < losses[0]
-    again, _ = das.train_das(model, pairs, LAYER, k=8, steps=0, seed=0, progress=False)
-    fresh, _ = das.train_das(model, pairs, LAYER, k=8, steps=0, seed=0, progress=False)
+    again, _ = dc.train_das(model, pairs, LAYER, k=8, steps=0, seed=0, progress=False)
+    fresh, _ = dc.train_das(model, pairs, LAYER, k=8, steps=0, seed=0, progress=False)
     assert torch.equal(again.R_k, fresh.R_k)  # same seed, same fresh start
 
 
@@ -108,26 +108,26 @@ def test_train_das_decreases_loss(model, cities):
 def test_train_das_many_equals_separate_runs(model, cities, layers):
     # Stacking the runs' batches into one forward pass must not change what each run learns, whether the
     # runs patch one layer or each its own (rows patched at a lower layer join the batch earlier).
-    pairs = das.make_pairs(model, cities.head(12))
+    pairs = dc.make_pairs(model, cities.head(12))
     runs = [(4, 0), (8, 1), (4, 2)]
-    together = das.train_das_many(model, pairs, layers, runs, steps=4, lr=1e-2, batch_size=4, progress=False)
+    together = dc.train_das_many(model, pairs, layers, runs, steps=4, lr=1e-2, batch_size=4, progress=False)
     for layer, (k, seed), (swap, losses) in zip(layers if isinstance(layers, list) else [layers] * 3, runs, together):
-        alone, alone_losses = das.train_das(model, pairs, layer, k, 4, 1e-2, 4, seed, progress=False)
+        alone, alone_losses = dc.train_das(model, pairs, layer, k, 4, 1e-2, 4, seed, progress=False)
         assert swap.k == k
         assert losses == pytest.approx(alone_losses, rel=1e-4)
         torch.testing.assert_close(swap.R_k, alone.R_k, atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="runs is empty"):
-        das.train_das_many(model, pairs, LAYER, [], steps=1)
+        dc.train_das_many(model, pairs, LAYER, [], steps=1)
     with pytest.raises(ValueError, match="one layer per run"):
-        das.train_das_many(model, pairs, [LAYER, 2], runs, steps=1)
+        dc.train_das_many(model, pairs, [LAYER, 2], runs, steps=1)
 
 
 def test_train_das_errors(model, cities):
-    pairs = das.make_pairs(model, cities.head(5))
+    pairs = dc.make_pairs(model, cities.head(5))
     with pytest.raises(ValueError, match="layer"):
-        das.train_das(model, pairs, layer=99, k=4, steps=1, progress=False)
+        dc.train_das(model, pairs, layer=99, k=4, steps=1, progress=False)
     with pytest.raises(ValueError, match="No training pairs"):
-        das.train_das(model, pairs.head(0), LAYER, k=4, steps=1, progress=False)
+        dc.train_das(model, pairs.head(0), LAYER, k=4, steps=1, progress=False)
 
 
 def rotate_swap_rotate_back(h_base, h_source, R, k):
@@ -139,14 +139,14 @@ def low_rank_swap(h_base, h_source, R_k):
 
 
 def split_keep_countries(table, test_frac, seed):
-    train, test, _ = das.split_by_city(table, test_frac, seed)
+    train, test, _ = dc.split_by_city(table, test_frac, seed)
     return train, test
 
 
 def test_checks_pass_right_solutions():
     check_rotate_swap_rotate_back(rotate_swap_rotate_back)
     check_low_rank_swap(low_rank_swap)
-    check_iia(das.iia)
+    check_iia(dc.iia)
     check_split_by_city(split_keep_countries)
 
 

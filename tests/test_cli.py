@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import das
+
 from dascourse.entities import MIN_TRAIN_ENTITIES, known_rows, load_entities, template_for
 from dascourse.interventions import RotatedSubspace
-from dascourse.storage import load_rotation, save_rotation
+from dascourse.storage import load_intervention, save_intervention
 
 COUNTRIES = "country,capital\nFrance,Paris\nJapan,Tokyo\nItaly,Rome\nEgypt,Cairo\n"
 
@@ -44,12 +44,12 @@ def test_train_then_evaluate_on_the_city_table(model, tmp_path):
     assert "DAS layer 12, k=8" in stderr  # the progress bar goes to stderr, the JSON alone to stdout
     assert "warning" not in stderr  # 57 training entities: no fewer than dascourse.entities.MIN_TRAIN_ENTITIES
 
-    # The command line trains exactly what the library does (chapter 5's knobs: lr 3e-3, 32 pairs per step):
-    # the same R_k, bit for bit.
-    rotation, metadata = load_rotation(out, model=model, layer=12)
-    train, test, unseen = das.split_by_city(facts, 0.2, seed=0)
-    expected, _ = das.train_das(model, das.make_pairs(model, train), 12, 8, steps=2, lr=3e-3, batch_size=32, seed=0,
-                                progress=False)
+    # The command line trains exactly what the library does, with the course's settings by default
+    # (dc.TrainSettings.course(): chapter 5's lr and batch): the same R_k, bit for bit.
+    rotation, metadata = load_intervention(out, model=model, layer=12)
+    train, test, unseen = dc.split_by_city(facts, 0.2, seed=0)
+    expected, _ = dc.train_das(model, dc.make_pairs(model, train), 12, 8,
+                               settings=dc.TrainSettings.course(steps=2, seed=0, progress=False))
     assert torch.equal(rotation.R_k, expected.R_k)
     assert metadata["split"]["held_out"] == [*test.city, *unseen.city]
     assert metadata["templates"]["country"] == dc.TEMPLATES["country"][0]
@@ -91,7 +91,7 @@ def test_train_refuses_bad_tables_and_writes_nothing(tmp_path, case):
 
 def test_evaluate_refuses_a_rotation_for_another_model(tmp_path):
     path = tmp_path / "rot.pt"
-    save_rotation(path, RotatedSubspace(576, 4), model="meta-llama/Llama-3.2-1B", layer=3, attribute="country",
+    save_intervention(path, RotatedSubspace(576, 4), model="meta-llama/Llama-3.2-1B", layer=3, attribute="country",
                   templates={}, split={"held_out": ["Paris"], "train": []})
     code, stdout, stderr = run_cli("evaluate", "--rotation", path, "--model", dc.DEFAULT_MODEL)
     assert_one_line_error(code, stdout, stderr, f"model 'meta-llama/Llama-3.2-1B', not '{dc.DEFAULT_MODEL}'")
@@ -99,7 +99,7 @@ def test_evaluate_refuses_a_rotation_for_another_model(tmp_path):
 
 def test_evaluate_refuses_a_rotation_for_another_hidden_size(tmp_path):
     path = tmp_path / "rot.pt"
-    save_rotation(path, RotatedSubspace(960, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
+    save_intervention(path, RotatedSubspace(960, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
                   templates={}, split={"held_out": ["Paris"], "train": []})
     code, stdout, stderr = run_cli("evaluate", "--rotation", path)
     assert_one_line_error(code, stdout, stderr, "hidden size 960, not 576")
@@ -107,7 +107,7 @@ def test_evaluate_refuses_a_rotation_for_another_hidden_size(tmp_path):
 
 def test_evaluate_refuses_corrupt_or_bare_rotations_and_a_table_without_its_attribute(tmp_path):
     path = tmp_path / "rot.pt"
-    save_rotation(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
+    save_intervention(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3, attribute="country",
                   templates={}, split={"held_out": ["Paris"], "train": []})
     table = tmp_path / "countries.csv"
     table.write_text(COUNTRIES)
@@ -116,7 +116,7 @@ def test_evaluate_refuses_corrupt_or_bare_rotations_and_a_table_without_its_attr
     path.write_bytes(path.read_bytes()[:1000])
     code, stdout, stderr = run_cli("evaluate", "--rotation", path)
     assert_one_line_error(code, stdout, stderr, "corrupt or truncated")
-    save_rotation(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3)  # saved from Python, bare
+    save_intervention(path, RotatedSubspace(576, 4), model=dc.DEFAULT_MODEL, layer=3)  # saved from Python, bare
     code, stdout, stderr = run_cli("evaluate", "--rotation", path)
     assert_one_line_error(code, stdout, stderr, "lacks the metadata ['attribute', 'templates', 'split']")
 

@@ -8,7 +8,7 @@ import pytest
 import dascourse as dc
 from dascourse import cli
 from dascourse.interventions import RotatedSubspace
-from dascourse.storage import save_rotation
+from dascourse.storage import save_intervention
 
 from test_cli import COUNTRIES, assert_one_line_error
 
@@ -82,7 +82,7 @@ def test_evaluate_scores_new_entities_and_leaves_out_the_trained_ones(model, tmp
     cities = dc.load_cities()
     trained, new = list(cities.city[:40]), cities.iloc[40:100]
     path = tmp_path / "rot.pt"
-    save_rotation(path, RotatedSubspace(576, 8), model=dc.DEFAULT_MODEL, layer=8, attribute="country",
+    save_intervention(path, RotatedSubspace(576, 8), model=dc.DEFAULT_MODEL, layer=8, attribute="country",
                   templates={"country": dc.TEMPLATES["country"][0]}, split={"train": trained, "held_out": []})
     table = tmp_path / "new.csv"
     pd.concat([cities.iloc[:10], new]).to_csv(table, index=False)  # 10 trained cities, 60 new ones

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import dascourse as dc
-from dascourse import das, neurons, sweep
+from dascourse import neurons, sweep
 from dascourse.prefix_cache import PrefixCache
 from dascourse.interventions import RotatedSubspace
 
@@ -22,8 +22,8 @@ PAIRS = pd.DataFrame({"base": ["Paris"], "source": ["Rio de Janeiro"],
 @pytest.mark.parametrize("call", [
     lambda m: dc.make_prompt("Paris", "population"),
     lambda m: dc.known_facts(m, ["country", "population"]),
-    lambda m: das.source_states(m, ["Paris"], 8, attribute="population"),
-    lambda m: das.patch_pairs(m, PAIRS, 8, lambda h_base, h_source: h_source, attribute="population"),
+    lambda m: dc.source_states(m, ["Paris"], 8, attribute="population"),
+    lambda m: dc.patch_pairs(m, PAIRS, 8, lambda h_base, h_source: h_source, attribute="population"),
 ])
 def test_unknown_attribute(model, call):
     with pytest.raises(ValueError, match="Unknown attribute 'population': choose one of country, continent"):
@@ -64,8 +64,8 @@ def test_multi_token_answer_says_so_and_first_token_only_when_asked(model):
     lambda m, layer: PrefixCache(m, [PARIS], ["Paris"]).patch([0], layer, lambda h_base: h_base),
     lambda m, layer: sweep.hidden_from_end(m, [PARIS], [layer], [-1]),
     lambda m, layer: neurons.logit_diff_grad(m, [PARIS], ["Paris"], layer, [0], [1]),
-    lambda m, layer: das.patch_pairs(m, PAIRS, layer, lambda h_base, h_source: h_source),
-    lambda m, layer: das.train_das(m, PAIRS, layer, k=4, steps=1),
+    lambda m, layer: dc.patch_pairs(m, PAIRS, layer, lambda h_base, h_source: h_source),
+    lambda m, layer: dc.train_das(m, PAIRS, layer, k=4, steps=1),
 ])
 def test_layer_out_of_range(model, call, layer):
     with pytest.raises(ValueError, match=rf"layer={layer!r} is out of range: this model has layers 0..29"):
@@ -83,7 +83,7 @@ def test_numpy_layer_is_a_layer(model):
     lambda m, k: RotatedSubspace(576, k),
     lambda m, k: dc.top_k_mask(torch.arange(576), k),
     lambda m, k: dc.random_masks(2, 576, k),
-    lambda m, k: das.train_das(m, PAIRS, 8, k, steps=1),
+    lambda m, k: dc.train_das(m, PAIRS, 8, k, steps=1),
 ])
 def test_k_out_of_range(model, call, k):
     with pytest.raises(ValueError, match=rf"k={k!r} is out of range: .*1 .*576"):
@@ -102,7 +102,7 @@ def test_k_out_of_range(model, call, k):
      "1 prompts, 2 source_ids and 1 base_ids"),
     (lambda m: dc.neuron_patch(torch.zeros(2, 576), torch.zeros(3, 576), torch.ones(576)), "but h_source"),
     (lambda m: RotatedSubspace(576, 4)(torch.zeros(2, 576), torch.zeros(3, 576)), "must have the same shape"),
-    (lambda m: das.iia(torch.zeros(2, 10), torch.tensor([1, 2, 3])), "2 rows of logits but 3 targets"),
+    (lambda m: dc.iia(torch.zeros(2, 10), torch.tensor([1, 2, 3])), "2 rows of logits but 3 targets"),
 ])
 def test_source_and_base_of_different_lengths(model, call, message):
     with pytest.raises(ValueError, match=message):
@@ -110,10 +110,10 @@ def test_source_and_base_of_different_lengths(model, call, message):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda m: das.make_pairs(m, pd.DataFrame(columns=["city", "country"])), "at least one base city"),
-    (lambda m: das.patch_pairs(m, PAIRS.iloc[:0], 8, lambda h_base, h_source: h_source), "No pairs"),
-    (lambda m: das.train_das(m, PAIRS.iloc[:0], 8, k=4), "No training pairs"),
-    (lambda m: das.iia(torch.zeros(0, 10), torch.zeros(0)), "No rows"),
+    (lambda m: dc.make_pairs(m, pd.DataFrame(columns=["city", "country"])), "at least one base city"),
+    (lambda m: dc.patch_pairs(m, PAIRS.iloc[:0], 8, lambda h_base, h_source: h_source), "No pairs"),
+    (lambda m: dc.train_das(m, PAIRS.iloc[:0], 8, k=4), "No training pairs"),
+    (lambda m: dc.iia(torch.zeros(0, 10), torch.zeros(0)), "No rows"),
     (lambda m: dc.patch(m, [], [], 8, lambda h_base: h_base), "No prompts given"),
     (lambda m: dc.next_token_logits(m, []), "No prompts given"),
 ])

@@ -12,7 +12,7 @@ from dascourse.interventions import (BoundlessSubspace, FixedSubspace, FullPatch
                                      RotatedSubspace)
 from dascourse.pairs import make_pairs, patch_pairs, source_states
 from dascourse.prefix_cache import clear_prefix_caches, prefix_caches
-from dascourse.storage import RotationFileError, intervention_class, load_rotation, save_rotation
+from dascourse.storage import RotationFileError, intervention_class, load_intervention, save_intervention
 from dascourse.train import train_das
 
 DATA = Path(__file__).parent / "data"
@@ -91,9 +91,9 @@ def test_every_kind_saved_and_loaded_patches_identically(tmp_path, make):
         for p in swap.parameters():
             p.add_(0.1)  # not the start: a "trained" module
     swap.anneal(0.7)
-    save_rotation(tmp_path / "swap.pt", swap, model="m", layer=3)
+    save_intervention(tmp_path / "swap.pt", swap, model="m", layer=3)
     torch.manual_seed(1)  # a different start: the file alone must give the tensors back
-    loaded, metadata = load_rotation(tmp_path / "swap.pt", layer=3)
+    loaded, metadata = load_intervention(tmp_path / "swap.pt", layer=3)
     assert type(loaded) is type(swap) and loaded.config() == swap.config()
     h_base, h_source = random_states()
     assert torch.equal(loaded(h_base, h_source), swap(h_base, h_source))
@@ -106,8 +106,8 @@ def test_a_new_kind_is_trained_saved_and_loaded_without_touching_any_module(mode
                              swap=GatedNeurons(d))
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
     assert swap.logits.abs().min() > 0  # every gate moved: the loss (with the penalty) reached all of them
-    save_rotation(tmp_path / "gated.pt", swap, model=model.name, layer=LAYER, attribute="country")
-    loaded, metadata = load_rotation(tmp_path / "gated.pt", model=model, layer=LAYER)
+    save_intervention(tmp_path / "gated.pt", swap, model=model.name, layer=LAYER, attribute="country")
+    loaded, metadata = load_intervention(tmp_path / "gated.pt", model=model, layer=LAYER)
     assert isinstance(loaded, GatedNeurons) and metadata["hidden_size"] == d
     with torch.no_grad():
         assert torch.equal(patch_pairs(model, pairs, LAYER, loaded), patch_pairs(model, pairs, LAYER, swap))
@@ -117,8 +117,8 @@ def test_a_saved_boundless_rotation_loads_back_and_patches_identically(model, pa
     torch.manual_seed(0)
     swap, _ = train_das(model, pairs, LAYER, None, steps=2, lr=1e-2, batch_size=4, progress=False,
                         swap=BoundlessSubspace(model.config.hidden_size, boundary=0.25))
-    save_rotation(tmp_path / "boundless.pt", swap, model=model.name, layer=LAYER)
-    loaded, _ = load_rotation(tmp_path / "boundless.pt", model=model, layer=LAYER)
+    save_intervention(tmp_path / "boundless.pt", swap, model=model.name, layer=LAYER)
+    loaded, _ = load_intervention(tmp_path / "boundless.pt", model=model, layer=LAYER)
     assert isinstance(loaded, BoundlessSubspace)
     assert loaded.temperature == swap.temperature and torch.equal(loaded.boundary, swap.boundary)
     with torch.no_grad():
@@ -126,8 +126,8 @@ def test_a_saved_boundless_rotation_loads_back_and_patches_identically(model, pa
 
 
 def test_a_rotation_file_of_version_0_1_0_still_loads():
-    # Written by dascourse 0.1.0's save_rotation (no type tag), with the h' its rotation gave then.
-    rotation, metadata = load_rotation(DATA / "rotation-0.1.0.pt", layer=12)
+    # Written by dascourse 0.1.0's save_intervention (no type tag), with the h' its rotation gave then.
+    rotation, metadata = load_intervention(DATA / "rotation-0.1.0.pt", layer=12)
     assert type(rotation) is RotatedSubspace and (rotation.d, rotation.k) == (16, 3)
     assert metadata["dascourse_version"] == "0.1.0" and metadata["model"] == dc.DEFAULT_MODEL
     then = torch.load(DATA / "rotation-0.1.0-patch.pt")
@@ -138,11 +138,11 @@ def test_type_tags_resolve_without_a_registry(tmp_path):
     assert intervention_class("BoundlessSubspace") is BoundlessSubspace
     assert intervention_class("GatedNeurons") is GatedNeurons  # found as a subclass, registered nowhere
     assert intervention_class("NoSuchSwap") is None
-    save_rotation(tmp_path / "x.pt", GatedNeurons(4), model="m", layer=0)
+    save_intervention(tmp_path / "x.pt", GatedNeurons(4), model="m", layer=0)
     saved = torch.load(tmp_path / "x.pt", weights_only=True)
     torch.save({**saved, "type": "NoSuchSwap"}, tmp_path / "x.pt")
     with pytest.raises(RotationFileError, match="NoSuchSwap .* not defined here: import or define that class"):
-        load_rotation(tmp_path / "x.pt")
+        load_intervention(tmp_path / "x.pt")
     twin = type("GatedNeurons", (Intervention,), {"__module__": "elsewhere"})  # same name, other module
     with pytest.raises(RotationFileError, match="Several intervention classes are named 'GatedNeurons'"):
         intervention_class("GatedNeurons")

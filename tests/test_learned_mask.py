@@ -4,10 +4,10 @@ import torch
 import torch.nn.functional as F
 
 import dascourse as dc
-from dascourse import das
+
 from dascourse.baselines import train_learned_mask
 from dascourse.interventions import LearnedNeuronMask, NeuronSwap
-from dascourse.storage import load_rotation, save_rotation
+from dascourse.storage import load_intervention, save_intervention
 
 D, ANSWER_NEURONS = 16, [2, 5, 11]
 
@@ -83,15 +83,15 @@ def test_soft_mask_starts_half_way_and_leaves_inputs_alone():
 def test_learned_mask_saves_and_loads(tmp_path):
     mask = train_on_toy(steps=10)
     path = tmp_path / "mask.pt"
-    save_rotation(path, mask, model="toy", layer=0)
-    loaded, metadata = load_rotation(path)
+    save_intervention(path, mask, model="toy", layer=0)
+    loaded, metadata = load_intervention(path)
     assert type(loaded) is LearnedNeuronMask and metadata["k"] == 3 and metadata["hidden_size"] == D
     assert torch.equal(loaded.logits, mask.logits) and loaded.temperature == mask.temperature
     assert torch.equal(loaded.hard_mask(), mask.hard_mask())
 
 
 def test_learned_mask_trains_with_train_das(model):
-    pairs = das.make_pairs(model, dc.known_facts(model, "country"), n=16, seed=0)
+    pairs = dc.make_pairs(model, dc.known_facts(model, "country"), n=16, seed=0)
     mask, losses = train_learned_mask(model, pairs, 12, k=8, steps=3, batch_size=4, progress=False)
     assert len(losses) == 3 and all(loss == loss for loss in losses)  # no NaN
     assert mask.logits.abs().sum() > 0  # the logits moved

@@ -14,9 +14,9 @@ import nbformat
 import torch
 
 import dascourse as dc
-from dascourse import das, hints
+from dascourse import hints
 from dascourse import model as model_module
-from dascourse.rotation import RotatedSubspace
+from dascourse.interventions import RotatedSubspace
 
 PARIS, RIO = dc.make_prompt("Paris"), dc.make_prompt("Rio de Janeiro")
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
@@ -95,20 +95,20 @@ def test_training_again_starts_fresh_unless_asked(model):
     """Re-running a training cell trains a new rotation from the seed, not the last one further,
     unless the caller passes the rotation to go on from."""
     facts = dc.known_facts(model, "country").sample(6, random_state=0)
-    pairs = das.make_pairs(model, facts)
-    first, losses = das.train_das(model, pairs, 8, 4, steps=3, batch_size=4, seed=0, progress=False)
+    pairs = dc.make_pairs(model, facts)
+    first, losses = dc.train_das(model, pairs, 8, 4, steps=3, batch_size=4, seed=0, progress=False)
     torch.manual_seed(123)  # whatever the cells in between did to the global random state
     torch.rand(7)
-    again, losses_again = das.train_das(model, pairs, 8, 4, steps=3, batch_size=4, seed=0, progress=False)
+    again, losses_again = dc.train_das(model, pairs, 8, 4, steps=3, batch_size=4, seed=0, progress=False)
     assert losses_again == losses
     assert torch.equal(again.R_k, first.R_k)
-    start, _ = das.train_das(model, pairs, 8, 4, steps=0, seed=0)
-    other, _ = das.train_das(model, pairs, 8, 4, steps=0, seed=1)
+    start, _ = dc.train_das(model, pairs, 8, 4, steps=0, seed=0)
+    other, _ = dc.train_das(model, pairs, 8, 4, steps=0, seed=1)
     assert not torch.equal(start.R_k, first.R_k)  # it did train
     assert not torch.equal(other.R_k, start.R_k)  # and the seed decides where it starts
     # Asked to (swap=...), it goes on from the given rotation instead.
     trained_on = first.R_k.detach().clone()
-    more, _ = das.train_das(model, pairs, 8, None, steps=2, batch_size=4, progress=False, swap=first)
+    more, _ = dc.train_das(model, pairs, 8, None, steps=2, batch_size=4, progress=False, swap=first)
     assert more is first and not torch.equal(more.R_k, trained_on)
 
 
@@ -127,7 +127,7 @@ def test_rotation_on_bfloat16_states():
 
 def test_bfloat16_model_takes_float32_patches_and_trains(model):
     """Patches computed in float32 (h_source, a neuron mask, a rotation) go into a bfloat16 model, and
-    das.train_das runs on it."""
+    dc.train_das runs on it."""
     bf16 = dc.load_model()
     bf16._module.to(torch.bfloat16)
     h_source = dc.hidden_at_city(model, [RIO], ["Rio de Janeiro"], 8)  # float32, from the float32 model
@@ -137,8 +137,8 @@ def test_bfloat16_model_takes_float32_patches_and_trains(model):
     for logits in (full, neurons, rotated):
         assert logits.dtype == torch.bfloat16 and top_token(bf16, logits) == " Brazil"
 
-    pairs = das.make_pairs(model, dc.known_facts(model, "country").sample(6, random_state=0))
-    rotation, losses = das.train_das(bf16, pairs, 8, 4, steps=2, batch_size=4, progress=False)
+    pairs = dc.make_pairs(model, dc.known_facts(model, "country").sample(6, random_state=0))
+    rotation, losses = dc.train_das(bf16, pairs, 8, 4, steps=2, batch_size=4, progress=False)
     assert rotation.R_k.dtype == torch.float32 and all(map(torch.isfinite, torch.tensor(losses)))
 
 
@@ -147,7 +147,7 @@ def test_name_error_hint():
         "Hint: `model` is defined in the setup cell near the top (model = dc.load_model(MODEL)); "
         "run that cell first (or Run All Above)."
     )
-    assert "das.train_das" in hints.name_error_hint("rotation")
+    assert "dc.train_das" in hints.name_error_hint("rotation")
     assert hints.name_error_hint("modle") is None  # a typo is Python's to point out, not ours
 
 

@@ -18,7 +18,7 @@ from cloudpickle import register_pickle_by_value, unregister_pickle_by_value
 from nnsight.intervention.backends.local import LocalSimulationBackend
 
 import dascourse as dc
-from dascourse import das
+
 from dascourse.model import ModelUnavailableError
 from dascourse.remote import iia_remote, load_remote_model, ship_dascourse, top_tokens_remote, train_das_remote
 
@@ -54,12 +54,12 @@ def ndif_server(monkeypatch):
 @pytest.fixture(scope="module")
 def pairs(model):
     facts = dc.known_facts(model, "country").iloc[::40]  # cities of different countries
-    return das.make_pairs(model, facts, n=4, seed=0)
+    return dc.make_pairs(model, facts, n=4, seed=0)
 
 
 def test_train_das_remote_matches_train_das(model, pairs, ndif_server):
     kwargs = dict(steps=2, batch_size=2, seed=0)
-    local, local_losses = das.train_das(model, pairs, LAYER, K, progress=False, **kwargs)
+    local, local_losses = dc.train_das(model, pairs, LAYER, K, progress=False, **kwargs)
     rotation, losses = train_das_remote(model, pairs, LAYER, K, remote="local", **kwargs)
     assert len(losses) == 2 and losses[1] != losses[0]  # it trained
     # Not bit for bit: train_das reads h_source from its prompt cache, the remote loop from a full run, and
@@ -71,8 +71,8 @@ def test_train_das_remote_matches_train_das(model, pairs, ndif_server):
 
 
 def test_iia_remote_matches_local_iia(model, pairs, ndif_server):
-    rotation, _ = das.train_das(model, pairs, LAYER, K, steps=0)
-    local = das.iia(das.patch_pairs(model, pairs, LAYER, rotation), das.answer_ids(model, pairs.source_country))
+    rotation, _ = dc.train_das(model, pairs, LAYER, K, steps=0)
+    local = dc.iia(dc.patch_pairs(model, pairs, LAYER, rotation), dc.answer_ids(model, pairs.source_country))
     assert iia_remote(model, pairs, LAYER, rotation, batch_size=3, remote="local") == pytest.approx(local)
 
 
@@ -100,7 +100,7 @@ def test_bad_input(model, pairs):
     with pytest.raises(ValueError, match="k="):
         train_das_remote(model, pairs, LAYER, 0, steps=1, remote=False)
     with pytest.raises(ValueError, match="No pairs"):
-        iia_remote(model, pairs.iloc[:0], LAYER, das.train_das(model, pairs, LAYER, K, steps=0)[0], remote=False)
+        iia_remote(model, pairs.iloc[:0], LAYER, dc.train_das(model, pairs, LAYER, K, steps=0)[0], remote=False)
 
 
 def test_load_remote_model_offline_says_what_to_do(monkeypatch):

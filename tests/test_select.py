@@ -1,9 +1,9 @@
-"""dascourse.select: the validation split, stacked training per (lr, batch_size), scores with intervals."""
+"""dascourse.selection: the validation split, stacked training per (lr, batch_size), scores with intervals."""
 import pandas as pd
 import pytest
 
 import dascourse as dc
-from dascourse import select as sel
+from dascourse import selection as sel
 from dascourse.interventions import FullPatch
 from dascourse.pairs import make_pairs, split_by_city
 
@@ -44,7 +44,7 @@ def test_sweep_trains_runs_sharing_lr_and_batch_size_together(model, monkeypatch
 
     monkeypatch.setattr(sel, "train_das_many", counted)
     configs = sel.configurations([2, 4], [4], [1e-2, 3e-3], [4])
-    rows = sel.sweep(model, fit_pairs, val_pairs, configs, seeds=[0, 1], steps=1, attribute="country",
+    rows = sel.grid_search(model, fit_pairs, val_pairs, configs, seeds=[0, 1], steps=1, attribute="country",
                      progress=False)
     assert [(lr, b) for lr, b, _, _ in calls] == [(1e-2, 4), (3e-3, 4)]  # one stacked call per (lr, batch_size)
     assert calls[0][2:] == ([2, 2, 4, 4], [(4, 0), (4, 1), (4, 0), (4, 1)])

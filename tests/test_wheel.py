@@ -22,7 +22,7 @@ modules = [m.name for m in pkgutil.walk_packages(dascourse.__path__, "dascourse.
 for name in modules:
     importlib.import_module(name)  # a missing subpackage or undeclared dependency fails here
 from dascourse.checks.training import check_split_by_city
-from dascourse.das import split_by_city
+from dascourse import split_by_city
 check_split_by_city(lambda table, test_frac, seed: split_by_city(table, test_frac, seed)[:2])
 cities = dascourse.load_cities()
 assert len(cities) > 100, len(cities)

@@ -414,9 +414,9 @@ def learning_curve():
 def selection():
     """The sweep that chose the chapters' settings (dascourse/data/course_selection.csv, `make selection`):
     validation Cause per layer, one panel per learning rate, one line per k through the seeds' mean."""
-    from dascourse.settings import course_selection
+    import dascourse as dc  # here, not at the top: the other figures need no torch
 
-    rows, summary = course_selection()
+    rows, summary = dc.course_selection()
     best = summary["best"]
     lrs = sorted(rows.lr.unique())
     fig, ax = card(9.0, 4.4)

@@ -1,6 +1,6 @@
 """How many entities a user needs: held-out Cause against the number of training entities (the city table).
 
-The chapter's split (split_by_city(known, 0.2, seed 0)) fixes the held-out entities: their seen- and
+The chapter's split (dc.split_by_city(known, 0.2, seed 0)) fixes the held-out entities: their seen- and
 unseen-country ones together, as `python -m dascourse evaluate` scores them. For each size n, the first n
 training entities of one fixed permutation (seed 0: the 10 are among the 20, and so on) train one rotation
 per seed with the fixed configuration below, the seeds stacked in one train_das_many call (the seed sets
@@ -21,10 +21,6 @@ import pandas as pd
 import torch
 
 import dascourse as dc
-from dascourse.cache import atomic_open
-from dascourse.metrics import entity_interval, hits
-from dascourse.pairs import answer_ids, make_pairs, patch_pairs, split_by_city
-from dascourse.train import train_das_many
 
 KNOBS = dict(layer=12, k=256, steps=100, lr=3e-3, batch_size=32)
 HELD_OUT_PAIRS = 512
@@ -32,21 +28,18 @@ HELD_OUT_PAIRS = 512
 
 def curve_rows(model, chosen, held_pairs, seeds, knobs):
     """Train one rotation per seed on the pairs of the entities `chosen`; score each on held-out Cause."""
-    pairs = make_pairs(model, chosen)
+    pairs = dc.make_pairs(model, chosen)
     start = time.time()
-    trained = train_das_many(model, pairs, knobs["layer"], [(knobs["k"], seed) for seed in seeds], knobs["steps"],
+    trained = dc.train_das_many(model, pairs, knobs["layer"], [(knobs["k"], seed) for seed in seeds], knobs["steps"],
                              knobs["lr"], knobs["batch_size"], progress=False)
     seconds = time.time() - start
     rows = []
     for seed, (rotation, losses) in zip(seeds, trained):
         with torch.no_grad():
-            correct = hits(patch_pairs(model, held_pairs, knobs["layer"], rotation),
-                           answer_ids(model, held_pairs["source_country"]))
-        lo, hi = entity_interval(correct, held_pairs["base"], held_pairs["source"])
-        rows.append({"n_train_entities": len(chosen), "seed": seed, "n_train_pairs": len(pairs),
-                     "held_out_cause": correct.float().mean().item(), "held_out_cause_lo": lo,
-                     "held_out_cause_hi": hi, "loss_last_10": float(np.mean(losses[-10:])),
-                     "train_seconds_all_seeds": seconds})
+            held_out = dc.score_row(dc.scores(model, held_pairs, knobs["layer"], rotation, keep=()),
+                                    lambda score: f"held_out_{score}")
+        rows.append({"n_train_entities": len(chosen), "seed": seed, "n_train_pairs": len(pairs), **held_out,
+                     "loss_last_10": float(np.mean(losses[-10:])), "train_seconds_all_seeds": seconds})
     return rows
 
 
@@ -59,10 +52,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     knobs = {**KNOBS, "steps": args.steps}
     model = dc.load_model()
-    facts = dc.known_facts(model, "country")
-    train_rows, test_rows, unseen_rows = split_by_city(facts, test_frac=0.2, seed=0)
+    train_rows, test_rows, unseen_rows = dc.course_split(model)
     held_out = pd.concat([test_rows, unseen_rows], ignore_index=True)
-    held_pairs = make_pairs(model, held_out, n=HELD_OUT_PAIRS, seed=0)
+    held_pairs = dc.make_pairs(model, held_out, n=HELD_OUT_PAIRS, seed=0)
     sizes = [len(train_rows) if s == "all" else int(s) for s in args.sizes.split(",")]
     order = np.random.default_rng(0).permutation(len(train_rows))
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -75,7 +67,7 @@ def main(argv=None):
     table["n_held_out_entities"], table["n_held_out_pairs"] = len(held_out), len(held_pairs)
     for name, value in knobs.items():
         table[name] = value
-    with atomic_open(args.out, "w") as f:  # a killed run leaves the old file
+    with dc.atomic_open(args.out, "w") as f:  # a killed run leaves the old file
         table.to_csv(f, index=False)
     print(table.to_string(index=False))
     print(f"total {time.time() - start:.0f} s", file=sys.stderr)

@@ -1,7 +1,7 @@
 """How much chapters 5 and 7 move with the seed: their training runs repeated for several seeds.
 
-Chapter 5 (`--chapter 5`): for each seed, `train_das` with the course settings (dascourse/data/
-course_settings.json: layer, k, lr, batch_size, steps) on the pairs of the chapter's training cities, then
+Chapter 5 (`--chapter 5`): for each seed, `train_das` with the course settings (dc.course_settings(),
+from dascourse/data/course_selection.json: layer, k, lr, batch_size, steps) on the pairs of the chapter's training cities, then
 IIA with its 95% entity-resampling interval on the chapter's three evaluation sets (128 training pairs,
 128 held-out pairs, 64 unseen-country pairs).
 
@@ -27,12 +27,6 @@ import pandas as pd
 import torch
 
 import dascourse as dc
-from dascourse.cache import atomic_open
-from dascourse.interventions import BoundlessSubspace
-from dascourse.metrics import entity_interval, hits, scores
-from dascourse.pairs import answer_ids, make_pairs, patch_pairs, split_by_city
-from dascourse.settings import course_settings
-from dascourse.train import train_das
 
 # Chapter 7 trains three methods, two of them with three loss terms per step: with the settings' steps and
 # batch that is about 15 minutes on 2 CPU cores, so the chapter trains shorter (stated in the chapter).
@@ -42,7 +36,7 @@ KEEP = ("continent", "language")
 
 def knobs_of(chapter, steps=None):
     """The settings a chapter trains with: layer, k, lr, batch_size, steps (steps: override, for smoke runs)."""
-    s = course_settings()
+    s = dc.course_settings()
     knobs = {name: s[name] for name in ("layer", "k", "lr", "batch_size", "steps")}
     if chapter == 7:
         knobs.update(CHAPTER_7)
@@ -51,49 +45,37 @@ def knobs_of(chapter, steps=None):
 
 def chapter_5_sets(model):
     """Chapter 5's cities and pairs: (train_pairs, {split name: pairs})."""
-    facts = dc.known_facts(model, "country")
-    train_cities, test_cities, unseen_cities = split_by_city(facts, test_frac=0.2, seed=0)
-    train_pairs = make_pairs(model, train_cities)
+    train_cities, test_cities, unseen_cities = dc.course_split(model)
+    train_pairs = dc.make_pairs(model, train_cities)
     return train_pairs, {
         "train": train_pairs.sample(n=128, random_state=0),
-        "held_out": make_pairs(model, test_cities, n=128, seed=0),
-        "unseen_country": make_pairs(model, test_cities, unseen_cities, n=64, seed=0),
+        "held_out": dc.make_pairs(model, test_cities, n=128, seed=0),
+        "unseen_country": dc.make_pairs(model, test_cities, unseen_cities, n=64, seed=0),
     }
 
 
 def chapter_7_pairs(model):
     """Chapter 7's (train_pairs, held_out): every city with a known country, its continent and language
     blanked where the model gets them wrong; held-out pairs of test cities known for all three."""
-    facts = dc.known_facts(model, "country").copy()
-    for attribute in KEEP:
-        known = set(dc.known_facts(model, ["country", attribute]).city)
-        facts[attribute] = facts[attribute].where(facts.city.isin(known))
-    train_cities, test_cities, _ = split_by_city(facts, test_frac=0.2, seed=0)
-    return make_pairs(model, train_cities), make_pairs(model, test_cities.dropna())
+    train_cities, test_cities, _ = dc.course_split(model, keep=KEEP)
+    return dc.make_pairs(model, train_cities), dc.make_pairs(model, test_cities.dropna())
 
 
 def chapter_5_row(model, train_pairs, sets, seed, knobs):
     """Train one rotation with `seed` and score it: IIA and its interval per evaluation set, the final loss."""
     layer = knobs["layer"]
-    rotation, losses = train_das(model, train_pairs, layer, knobs["k"], knobs["steps"], knobs["lr"],
+    rotation, losses = dc.train_das(model, train_pairs, layer, knobs["k"], knobs["steps"], knobs["lr"],
                                  knobs["batch_size"], seed, progress=False)
     row = {"seed": seed, "loss_last_10": sum(losses[-10:]) / max(1, len(losses[-10:]))}
     with torch.no_grad():
         for name, pairs in sets.items():
-            correct = hits(patch_pairs(model, pairs, layer, rotation), answer_ids(model, pairs["source_country"]))
-            row[f"iia_{name}"] = correct.float().mean().item()
-            row[f"iia_{name}_lo"], row[f"iia_{name}_hi"] = entity_interval(correct, pairs["base"], pairs["source"])
+            row.update(dc.score_row(dc.scores(model, pairs, layer, rotation, keep=()), lambda score: f"iia_{name}"))
     return row
 
 
 def score_row(model, held_out, layer, swap):
     """RAVEL's scores of `swap` on chapter 7's held-out pairs, flat, with their 95% intervals."""
-    s = scores(model, held_out, layer, swap, keep=KEEP, n_isolate=64)
-    row = {"cause": s["cause"], "cause_lo": s["cause_ci"][0], "cause_hi": s["cause_ci"][1]}
-    for a in KEEP:
-        row[a], (row[f"{a}_lo"], row[f"{a}_hi"]) = s["isolate"][a], s["isolate_ci"][a]
-    row["isolate"], row["disentangle"] = s["isolate"]["mean"], s["disentangle"]
-    return row
+    return dc.score_row(dc.scores(model, held_out, layer, swap, keep=KEEP, n_isolate=64))
 
 
 def chapter_7_rows(model, train_pairs, held_out, seed, knobs, full):
@@ -104,20 +86,20 @@ def chapter_7_rows(model, train_pairs, held_out, seed, knobs, full):
     rows = []
     for method, extra in runs.items():
         start = time.time()
-        swap, losses = train_das(model, train_pairs, layer, k, steps, lr, batch, seed, progress=False, **extra)
+        swap, losses = dc.train_das(model, train_pairs, layer, k, steps, lr, batch, seed, progress=False, **extra)
         rows.append({"method": method, "seed": seed, "steps": steps, "batch_size": batch, "learnt_k": k,
                      "seconds": round(time.time() - start), **score_row(model, held_out, layer, swap)})
     start = time.time()
-    torch.manual_seed(seed)  # the chapter's cell: BoundlessSubspace's start comes from torch's global generator
-    boundless = BoundlessSubspace(model.config.hidden_size, boundary=0.25, penalty_weight=1.0)
-    boundless, losses = train_das(model, train_pairs, layer, None, steps, lr, batch, seed, progress=False,
+    # The chapter's cell seeds torch's global generator, then builds BoundlessSubspace: the same start.
+    boundless = dc.seeded(dc.BoundlessSubspace, model.config.hidden_size, boundary=0.25, penalty_weight=1.0, seed=seed)
+    boundless, losses = dc.train_das(model, train_pairs, layer, None, steps, lr, batch, seed, progress=False,
                                   keep=KEEP, swap=boundless)
     rows.append({"method": "Boundless DAS", "seed": seed, "steps": steps, "batch_size": batch,
                  "learnt_k": boundless.learnt_k, "seconds": round(time.time() - start),
                  **score_row(model, held_out, layer, boundless)})
     if full:
         start = time.time()
-        swap, _ = train_das(model, train_pairs, layer, k, full["steps"], full["lr"], full["batch_size"], seed,
+        swap, _ = dc.train_das(model, train_pairs, layer, k, full["steps"], full["lr"], full["batch_size"], seed,
                             progress=False)
         rows.append({"method": "DAS, the settings' training", "seed": seed, "steps": full["steps"],
                      "batch_size": full["batch_size"], "learnt_k": k, "seconds": round(time.time() - start),
@@ -152,7 +134,7 @@ def main(argv=None):
     for name, value in knobs.items():
         if name not in table:
             table[name] = value
-    with atomic_open(args.out, "w") as f:  # a killed run leaves the old file
+    with dc.atomic_open(args.out, "w") as f:  # a killed run leaves the old file
         table.to_csv(f, index=False)
     print(table.to_string(index=False))
 

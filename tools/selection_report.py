@@ -10,8 +10,7 @@ seeds and each seed's score with its 95% entity interval. A repository tool (run
 import sys
 from pathlib import Path
 
-from dascourse.cache import atomic_open
-from dascourse.settings import course_selection
+import dascourse as dc
 
 OUT = Path(__file__).resolve().parents[1] / "book" / "generated" / "selection_table.md"
 
@@ -40,13 +39,13 @@ def table_markdown(rows, summary):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    text = table_markdown(*course_selection())
+    text = table_markdown(*dc.course_selection())
     if "--check" in argv:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
             print(f"{OUT} is stale: run `python -m tools.selection_report`.")
             return 1
         return 0
-    with atomic_open(OUT, "w") as f:
+    with dc.atomic_open(OUT, "w") as f:
         f.write(text)
     print(f"wrote {OUT}")
     return 0

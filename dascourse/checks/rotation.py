@@ -1,8 +1,7 @@
 """Checks for chapter 3's exercises (rotated-subspace patching). They need no model."""
 import torch
 
-from . import check, expect, passed
-from ._calls import as_tensor, call
+from . import as_tensor, call, check, expect, passed
 
 
 def _orthogonal(d, seed):
@@ -36,7 +35,7 @@ def check_rotate_swap_rotate_back(rotate_swap_rotate_back):
     """rotate_swap_rotate_back(h_base, h_source, R, k) = R^T [ (R h_source)_{:k} ; (R h_base)_{k:} ]."""
     name = "rotate_swap_rotate_back"
     for d, k, h_base, h_source, R in _cases():
-        got = as_tensor(call(rotate_swap_rotate_back, (h_base, h_source, R, k), ROWS), name, "h' [B, d]").double()
+        got = as_tensor(call(rotate_swap_rotate_back, h_base, h_source, R, k, hint=ROWS), name, "h' [B, d]").double()
         _same_shape(got, h_base, d, k)
         want = _reference_swap(h_base, h_source, R, k)
         if k < d:
@@ -49,7 +48,7 @@ def check_rotate_swap_rotate_back(rotate_swap_rotate_back):
                f"d={d}, k={k}: wrong h'. Rotate each row (h @ R.T gives the rotated coordinates R h), take the "
                f"first k rotated coordinates from h_source and the rest from h_base, then rotate back (@ R).")
     d, _, h_base, h_source, R = next(_cases())
-    got = as_tensor(call(rotate_swap_rotate_back, (h_base, h_source, R, d), ROWS), name, "h' [B, d]").double()
+    got = as_tensor(call(rotate_swap_rotate_back, h_base, h_source, R, d, hint=ROWS), name, "h' [B, d]").double()
     expect(torch.allclose(got, h_source, atol=1e-9),
            "With k = d every coordinate comes from the source, so h' must equal h_source.")
     passed(name)
@@ -62,7 +61,7 @@ def check_low_rank_swap(low_rank_swap):
     shapes = ("R_k is [k, d]: its k rows span the subspace. For rows h ([B, d]), R_k h is h @ R_k.T ([B, k]) "
               "and R_k^T z is z @ R_k ([B, d]).")
     for d, k, h_base, h_source, R in _cases():
-        got = as_tensor(call(low_rank_swap, (h_base, h_source, R[:k]), shapes), name, "h' [B, d]").double()
+        got = as_tensor(call(low_rank_swap, h_base, h_source, R[:k], hint=shapes), name, "h' [B, d]").double()
         _same_shape(got, h_base, d, k)
         want = _reference_swap(h_base, h_source, R, k)
         diff = h_source - h_base
@@ -78,7 +77,7 @@ def check_low_rank_swap(low_rank_swap):
                f"Project the difference h_source - h_base onto the rows of R_k (R_k^T R_k) and add it to h_base.")
     square = torch.randn(2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
     R = _orthogonal(4, 0)
-    got = as_tensor(call(low_rank_swap, (square[:1], square[1:], R[:4]), shapes), name, "h' [1, d]").double()
+    got = as_tensor(call(low_rank_swap, square[:1], square[1:], R[:4], hint=shapes), name, "h' [1, d]").double()
     expect(torch.allclose(got, square[1:], atol=1e-9),
            "With k = d (R_k = all of R) the swap must give h_source: R^T R = I.")
     passed(name)

@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .metrics import entity_interval, hits, scores
-from .pairs import answer_ids, isolate_pairs, make_pairs, patch_pairs, split_by_city
+from .metrics import score_row, scores
+from .pairs import isolate_pairs, make_pairs, split_by_city
 from .train import train_das_many
 
 TEST_FRAC = 0.2  # the share of entities held out by `train`, as in chapter 5
@@ -43,28 +43,18 @@ def split_three_ways(facts, attribute, split_seed):
 
 
 def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n_isolate=256):
-    """Cause of `swap` on `pairs` (and, per attribute a of `keep`, Isolate on a seeded sample of up to
-    n_isolate pairs whose answers for a differ; Disentangle) with 95% entity intervals (metrics.scores).
-
-    Adds n_entities_scored[score] (entities in the pairs a score rests on) and few_pairs: the scores resting on
-    fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, whose intervals say more than the score does.
-    A kept attribute that no pair's base and source differ in has Isolate None (nothing to measure).
+    """metrics.scores of `swap` on `pairs` -- Cause, and per attribute a of `keep` Isolate on a seeded
+    sample of up to n_isolate pairs whose answers for a differ, and Disentangle -- with 95% entity
+    intervals and n_entities_scored[score] (entities in the pairs a score rests on), plus few_pairs: the
+    scores resting on fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, whose intervals say more than
+    the score does. A kept attribute that no pair's base and source differ in is left out (nothing to
+    measure); with none left, Isolate and Disentangle are None.
     """
     keep = tuple(a for a in keep if len(isolate_pairs(model, pairs, a)))
     with torch.no_grad():
-        if keep:
-            result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0)
-        else:
-            correct = hits(patch_pairs(model, pairs, layer, swap, attribute, template),
-                           answer_ids(model, pairs[f"source_{attribute}"]))
-            result = {"cause": correct.float().mean().item(), "isolate": None, "disentangle": None,
-                      "cause_ci": entity_interval(correct, pairs["base"], pairs["source"]), "n_pairs": len(pairs)}
-    counted = {"cause": pairs}
-    for a in keep:  # the sample metrics.scores draws for a
-        differ = isolate_pairs(model, pairs, a)
-        counted[a] = differ.sample(n=min(n_isolate, len(differ)), random_state=0)
-    result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in counted.items()}
-    result["few_pairs"] = [name for name, p in counted.items()
+        result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0, rests_on=True)
+    scored = result.pop("scored")
+    result["few_pairs"] = [name for name, p in scored.items()
                            if len(p) < FEW_PAIRS or result["n_entities_scored"][name] < FEW_ENTITIES]
     return result
 
@@ -74,7 +64,7 @@ def configurations(layers, ks, lrs, batch_sizes):
     return [dict(layer=L, k=k, lr=lr, batch_size=b) for L, k, lr, b in itertools.product(layers, ks, lrs, batch_sizes)]
 
 
-def sweep(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=(), template=0, n_isolate=256,
+def grid_search(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=(), template=0, n_isolate=256,
           progress=True):
     """Train every configuration of `configs` with every seed on `fit_pairs`, score each on `val_pairs`
     (rotation_scores); one row per (configuration, seed). Runs sharing (lr, batch_size) train stacked."""
@@ -99,18 +89,16 @@ def sweep(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=()
     return pd.DataFrame(rows)
 
 
+def _validation_name(score):
+    """The CSV column of a score: val_cause, val_isolate, val_disentangle, val_isolate_<a> for attribute a."""
+    return f"val_{score}" if score in ("cause", "isolate", "disentangle") else f"val_isolate_{score}"
+
+
 def _flat(result):
     """rotation_scores as CSV columns: val_cause, val_cause_lo, val_cause_hi, val_isolate_<a>(_lo, _hi),
     val_isolate (their mean), val_disentangle, n_val_pairs, n_val_entities, few_pairs (the scores resting
     on fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, e.g. "cause continent")."""
-    row = {"val_cause": result["cause"], "val_cause_lo": result["cause_ci"][0], "val_cause_hi": result["cause_ci"][1]}
-    for a, value in (result["isolate"] or {}).items():
-        if a == "mean":
-            continue
-        row[f"val_isolate_{a}"] = value
-        row[f"val_isolate_{a}_lo"], row[f"val_isolate_{a}_hi"] = result["isolate_ci"][a]
-    if result["isolate"]:
-        row["val_isolate"], row["val_disentangle"] = result["isolate"]["mean"], result["disentangle"]
+    row = score_row(result, _validation_name)
     return {**{key: round(v, 4) for key, v in row.items()}, "n_val_pairs": result["n_pairs"],
             "n_val_entities": result["n_entities_scored"]["cause"], "few_pairs": " ".join(result["few_pairs"])}
 

@@ -1,5 +1,6 @@
-"""Where dascourse keeps what it computes once (model weights, which facts a model knows), written so
-that a process killed half-way never leaves a half-written file behind."""
+"""Files on disk (the in-memory prefix caches are prefix_cache.py's): where dascourse keeps what it
+computes once (model weights, which facts a model knows), written so that a process killed half-way
+never leaves a half-written file behind."""
 import hashlib
 import os
 import tempfile
