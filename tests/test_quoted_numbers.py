@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "dascourse" / "data"
 NUMBER = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?![\w]|\.\d)")
-DECIMAL = re.compile(r"(?<![\w.\-±])\d*\.\d+(?![\w]|\.\d)")
+DECIMAL = re.compile(r"(?<![\w.\-])\d*\.\d+(?![\w]|\.\d)")
 
 
 def squash(text):
