@@ -1,7 +1,9 @@
 """A network whose answer we know (chapter 4): DAS as causal abstraction on hierarchical equality.
 
-Task. Four shapes a, b, c, d (random vectors from a pool); the answer is whether (a = b) equals (c = d).
-A small MLP learns it. The high-level causal model that solves it:
+Task. Four shapes a, b, c, d (random vectors); the answer is whether (a = b) equals (c = d). A small MLP
+learns it on training shapes (a pool of 10,000 for 20,000 training inputs); everything is scored on shapes
+it never saw (validation and test pools drawn with other seeds), as in the DAS paper and pyvene's tutorial.
+The high-level causal model that solves it:
 
     V1 = (a = b)      V2 = (c = d)      out = (V1 = V2)
 
@@ -14,18 +16,21 @@ network's interchange intervention on a subspace with orthonormal rows B ([k, d]
 
     h' = h_base + B^T B (h_source - h_base)          (then run the layers above `layer` on h')
 
-and the interchange intervention accuracy (IIA) is the share of (base, source) pairs on which the
-intervened network outputs the high-level model's counterfactual label.
+(interventions.low_rank_swap), and the interchange intervention accuracy (IIA) is the share of (base, source)
+pairs on which the intervened network outputs the high-level model's counterfactual label (metrics.hits). IIA near 1 for V1, V2
+and the joint swap of both, on sampled pairs, makes the high-level model an approximate causal abstraction of
+the network under this alignment; it does not check every intervention.
 
 The interpretability illusion (Makelov et al. 2023), built by construction: `plant_dormant_pathway` and
 `add_disconnected_copy` make networks that compute the same function with extra units, `illusion_direction`
 the 1-D patch direction v = (disconnected + dormant) / sqrt(2) that "carries" V1 although neither half does
-anything; `null_fraction` and `natural_variance` are the diagnostics that expose it.
+anything; `dascourse.diagnostics.read_ignored_split` is the procedure, run identically on DAS's span and on v.
 
     python -m dascourse.toy      # the chapter's numbers; ends with one JSON line
 """
 import contextlib
 import copy
+import itertools
 import json
 import sys
 import time
@@ -34,14 +39,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .interventions import RotatedSubspace
-from .metrics import natural_variance, null_fraction  # noqa: F401 (the chapter-4 diagnostics live in metrics)
+from . import diagnostics
+from .diagnostics import null_space
+from .interventions import RotatedSubspace, low_rank_swap
+from .metrics import hits, paired_difference
 
 # The knobs below (shape pool, widths, layer, k, steps, lr) were chosen on the VALIDATION pairs (seed
 # VALIDATION_SEED); the held-out pairs (TEST_SEED) are used only to report.
-N_SHAPES, SHAPE_DIM = 100, 4
+SHAPE_DIM = 4
 HIDDEN = (32, 16, 16)  # layer 0 is wider than layer 1, so layer 1's weight has a null space at layer 0
 TRAIN_SEED, VALIDATION_SEED, TEST_SEED = 0, 1, 2
+# Each split has its own pool of shapes (its seed): the MLP and DAS train on "train"'s, and are chosen and
+# scored on shapes they never saw. Pools this large make pairs that share almost no shape.
+SPLIT_SEEDS = {"train": TRAIN_SEED, "validation": VALIDATION_SEED, "test": TEST_SEED}
+N_SHAPES = {"train": 10000, "validation": 10000, "test": 10000}
 VARIABLES = ("V1", "V2")
 DTYPE = torch.float64  # tiny network: float64 keeps trained results the same across CPUs and thread counts
 
@@ -61,12 +72,16 @@ def one_thread():
 
 # ---------------------------------------------------------------- the task and the high-level model
 
-def make_shapes(n_shapes=N_SHAPES, dim=SHAPE_DIM, seed=TRAIN_SEED):
-    """The pool of shapes: [n_shapes, dim] random vectors."""
-    return torch.randn(n_shapes, dim, generator=torch.Generator().manual_seed(seed), dtype=DTYPE)
+def make_shapes(split="train", dim=SHAPE_DIM):
+    """The pool of shapes of `split` ("train", "validation" or "test"): [N_SHAPES[split], dim] random vectors
+    (seed SPLIT_SEEDS[split]); the pools share no shape."""
+    if split not in SPLIT_SEEDS:
+        raise ValueError(f"split={split!r}: use one of {sorted(SPLIT_SEEDS)}.")
+    g = torch.Generator().manual_seed(SPLIT_SEEDS[split])
+    return torch.randn(N_SHAPES[split], dim, generator=g, dtype=DTYPE)
 
 
-def make_inputs(n, n_shapes=N_SHAPES, seed=0):
+def make_inputs(n, n_shapes, seed=0):
     """n inputs as shape ids [n, 4] (a, b, c, d): V1 = (a = b) and V2 = (c = d) each true for half of
     them, independently, so the label (V1 = V2) is balanced too."""
     g = torch.Generator().manual_seed(seed)
@@ -97,23 +112,26 @@ def first_shape_model(ids, first=None):
 
 def counterfactual_labels(base_ids, source_ids, variable):
     """The high-level model's output on the base when `variable` takes its value on the source:
-    V1 -> (V1(source) = V2(base)), V2 -> (V1(base) = V2(source)), A (wrong model) -> ((a_source = b) = (c = d))
-    of the base. A long tensor of 0/1 labels."""
+    V1 -> (V1(source) = V2(base)), V2 -> (V1(base) = V2(source)), "V1+V2" (both swapped) -> (V1(source) =
+    V2(source)), the source's own label; A (wrong model) -> ((a_source = b) = (c = d)) of the base. A long tensor
+    of 0/1 labels."""
     v1_b, v2_b, _ = high_level(base_ids)
     v1_s, v2_s, _ = high_level(source_ids)
     if variable == "V1":
         out = v1_s == v2_b
     elif variable == "V2":
         out = v1_b == v2_s
+    elif variable == "V1+V2":
+        out = v1_s == v2_s
     elif variable == "A":
         out = first_shape_model(base_ids, first=source_ids[:, 0])
     else:
-        raise ValueError(f"variable={variable!r}: use 'V1', 'V2' (the high-level model) or 'A' (the wrong one).")
+        raise ValueError(f"variable={variable!r}: use 'V1', 'V2', 'V1+V2' (the high-level model) or 'A' (the wrong one).")
     return out.long()
 
 
-def make_pairs(n, seed, n_shapes=N_SHAPES):
-    """n (base, source) pairs of fresh inputs: {"base": ids [n, 4], "source": ids [n, 4]}."""
+def make_pairs(n, seed, n_shapes):
+    """n (base, source) pairs of fresh inputs on a pool of n_shapes shapes: {"base": ids [n, 4], "source": ids [n, 4]}."""
     both = make_inputs(2 * n, n_shapes, seed)
     return {"base": both[:n], "source": both[n:]}
 
@@ -176,7 +194,8 @@ def _fit(mlp, opt, x, y, g, steps, batch_size):
 
 
 def task_accuracy(mlp, shapes, n=4000, seed=TEST_SEED):
-    """Share of n fresh inputs on which the MLP's answer is (a = b) = (c = d)."""
+    """Share of n fresh inputs on the pool `shapes` (the test pool: shapes the MLP never saw) on which the
+    MLP's answer is (a = b) = (c = d)."""
     ids = make_inputs(n, len(shapes), seed)
     with torch.no_grad():
         return (mlp(embed(ids, shapes)).argmax(-1) == high_level(ids)[2].long()).double().mean().item()
@@ -184,32 +203,24 @@ def task_accuracy(mlp, shapes, n=4000, seed=TEST_SEED):
 
 # ---------------------------------------------------------------- interventions and IIA
 
-def subspace_swap(h_base, h_source, basis):
-    """h' = h_base + B^T B (h_source - h_base): the subspace spanned by the orthonormal rows of `basis`
-    ([k, d]) taken from the source, the rest from the base. basis = identity is full-layer patching."""
-    return h_base + (h_source - h_base) @ basis.T @ basis
-
-
 def interchange(mlp, x_base, x_source, layer, basis):
-    """Logits of the MLP run on x_base with hidden layer `layer`'s subspace `basis` taken from x_source."""
-    h = subspace_swap(mlp.hidden(x_base, layer), mlp.hidden(x_source, layer), basis)
+    """Logits of the MLP run on x_base with hidden layer `layer`'s subspace `basis` ([k, d], orthonormal rows)
+    taken from x_source: h' = h_base + B^T B (h_source - h_base) (interventions.low_rank_swap); basis = the
+    identity is full-layer patching."""
+    h = low_rank_swap(mlp.hidden(x_base, layer), mlp.hidden(x_source, layer), basis)
     return mlp.from_hidden(h, layer)
-
-
-def iia(logits, labels):
-    """Interchange intervention accuracy: the share of rows whose top logit is the counterfactual label."""
-    return (logits.argmax(-1) == labels).double().mean().item()
 
 
 def score(mlp, shapes, pairs, layer, basis, variable):
     """{"all": IIA on every pair, "changed": IIA on the pairs whose counterfactual label differs from the
-    base's own label (where doing nothing scores 0)} for one variable and one subspace."""
+    base's own label (where doing nothing scores 0), "hits": [n] bool per pair (metrics.hits), "changed_mask":
+    [n] bool} for one variable and one subspace; `shapes` is the pool the pairs' ids index."""
     labels = counterfactual_labels(pairs["base"], pairs["source"], variable)
     changed = labels != high_level(pairs["base"])[2].long()
     with torch.no_grad():
-        hits = interchange(mlp, embed(pairs["base"], shapes), embed(pairs["source"], shapes), layer,
-                           basis).argmax(-1) == labels
-    return {"all": hits.double().mean().item(), "changed": hits[changed].double().mean().item()}
+        hit = hits(interchange(mlp, embed(pairs["base"], shapes), embed(pairs["source"], shapes), layer, basis), labels)
+    return {"all": hit.double().mean().item(), "changed": hit[changed].double().mean().item(), "hits": hit,
+            "changed_mask": changed}
 
 
 # ---------------------------------------------------------------- DAS
@@ -251,7 +262,7 @@ def _das_step(rotation, opt, mlp, layer, k, variables, h_base, h_source, labels,
     R_k, loss = rotation.R_k, 0.0
     for i, v in enumerate(variables):
         rows = torch.randint(len(h_base), (batch_size,), generator=g)
-        h = subspace_swap(h_base[rows], h_source[rows], R_k[i * k:(i + 1) * k])
+        h = low_rank_swap(h_base[rows], h_source[rows], R_k[i * k:(i + 1) * k])
         loss = loss + F.cross_entropy(mlp.from_hidden(h, layer), labels[v][rows])
     opt.zero_grad()
     loss.backward()
@@ -276,21 +287,27 @@ def neuron_bases(d, k, n, seed):
     return [torch.eye(d, dtype=DTYPE)[torch.randperm(d, generator=g)[:2 * k]] for _ in range(n)]
 
 
+def best_neurons(mlp, shapes, pairs, layer, k, variable):
+    """The best k neurons for `variable`: every one of the C(d, k) sets scored on `pairs` (IIA on all pairs,
+    the validation pairs in `run`), the best as a [k, d] basis of identity rows. C(32, 2) = 496 sets: seconds."""
+    d = mlp.layers[layer].out_features
+    eye = torch.eye(d, dtype=DTYPE)
+    return max((eye[list(rows)] for rows in itertools.combinations(range(d), k)),
+               key=lambda b: score(mlp, shapes, pairs, layer, b, variable)["all"])
+
+
 def score_both(mlp, shapes, pairs, layer, basis, k):
     """V1 on rows 0..k-1 and V2 on rows k..2k-1 of `basis`: {"V1": score, "V2": score, "min": lower IIA}."""
-    out = {v: score(mlp, shapes, pairs, layer, basis[i * k:(i + 1) * k], v) for i, v in enumerate(VARIABLES)}
-    out["min"] = {part: min(out[v][part] for v in VARIABLES) for part in ("all", "changed")}
-    return out
+    return with_min({v: score(mlp, shapes, pairs, layer, basis[i * k:(i + 1) * k], v) for i, v in enumerate(VARIABLES)})
 
 
-# ---------------------------------------------------------------- diagnostics for the illusion
+def with_min(per_variable):
+    """{"V1": score, "V2": score} with "min": the lower of the two's IIA on all pairs and on label-changing pairs."""
+    per_variable["min"] = {part: min(per_variable[v][part] for v in VARIABLES) for part in ("all", "changed")}
+    return per_variable
 
-def null_space(weight, tol=1e-8):
-    """Orthonormal rows spanning the null space of `weight` ([m, d]): directions the next layer ignores."""
-    _, s, vh = torch.linalg.svd(weight.detach(), full_matrices=True)
-    rank = int((s > tol * s.max()).sum())
-    return vh[rank:]
 
+# ---------------------------------------------------------------- the illusion, and the procedure that exposes it
 
 def separation(acts, labels, direction):
     """How well `direction` ([d]) tells the classes of a bool variable apart in acts [n, d]:
@@ -406,79 +423,117 @@ def build_illusion(mlp, shapes, layer, u, n=4000, seed=TRAIN_SEED):
 
 
 def illusion_report(mlp, shapes, pairs, layer, u):
-    """For each construction of `build_illusion(mlp, shapes, layer, u)`, on `pairs` (V1's counterfactuals):
-    whether it computes the same function (logits equal to 1e-12 on 4000 held-out inputs), the IIA of the
-    1-D patch along v and along each of its parts alone, the null fraction of the patch along v, and the
-    natural variance along the disconnected part, the dormant part and v."""
-    x = embed(make_inputs(4000, len(shapes), TEST_SEED), shapes)
+    """For each construction of `build_illusion(mlp, shapes["train"], layer, u)`, on `pairs` (V1's
+    counterfactuals, on shapes["test"]): whether it computes the same function (logits equal to 1e-12 on 4000
+    held-out inputs), the IIA of the 1-D patch along v and along each of its constructed parts alone, and
+    `split_report` of v: the basis-free procedure that is run on DAS's spans too."""
+    test = shapes["test"]
+    x = embed(make_inputs(4000, len(test), TEST_SEED), test)
     report = {}
-    for name, (net, v, disconnected, dormant) in build_illusion(mlp, shapes, layer, u).items():
+    for name, (net, v, disconnected, dormant) in build_illusion(mlp, shapes["train"], layer, u).items():
         with torch.no_grad():
             same = torch.allclose(net(x), mlp(x), rtol=0, atol=1e-12)
-            h_base, h_source = (net.hidden(embed(pairs[side], shapes), layer) for side in ("base", "source"))
-            patch = subspace_swap(h_base, h_source, v[None]) - h_base
-            report[name] = {
-                "same_function": same,
-                "iia": score(net, shapes, pairs, layer, v[None], "V1"),
-                "disconnected_iia": score(net, shapes, pairs, layer, disconnected[None], "V1"),
-                "dormant_iia": score(net, shapes, pairs, layer, dormant[None], "V1"),
-                "null_fraction": null_fraction(patch, null_space(net.next_weight(layer))),
-                "natural_variance": natural_variance(net.hidden(x, layer), torch.stack([disconnected, dormant, v])).tolist(),
-            }
+        report[name] = {
+            "same_function": same,
+            "iia": score(net, test, pairs, layer, v[None], "V1"),
+            "disconnected_iia": score(net, test, pairs, layer, disconnected[None], "V1"),
+            "dormant_iia": score(net, test, pairs, layer, dormant[None], "V1"),
+            "split": split_report(net, shapes, pairs, layer, v[None], "V1"),
+        }
     return report
+
+
+def split_report(mlp, shapes, pairs, layer, basis, variable):
+    """diagnostics.read_ignored_split of span(basis) at `layer` of `mlp`, with its flags: natural variances from
+    4000 held-out inputs, each part's IIA alone on the label-changing pairs of `pairs` for `variable`."""
+    test = shapes["test"]
+    with torch.no_grad():
+        acts = mlp.hidden(embed(make_inputs(4000, len(test), TEST_SEED), test), layer)
+        report = diagnostics.read_ignored_split(
+            basis, mlp.next_weight(layer), acts,
+            lambda part: score(mlp, test, pairs, layer, part, variable)["changed"])
+    return {**report, "flags": diagnostics.flags(report)}
 
 
 # ---------------------------------------------------------------- the chapter's run
 
-LAYER, K = 0, 2  # chosen on the validation pairs: layer 0 is the only layer where DAS reached 0.95 there
-# (layer 0: 0.95-0.99 for k = 1, 2, 4; layer 1: 0.74-0.84; layer 2: ~0.5), and k = 2 is the smallest k with
-# validation IIA >= 0.95 for both V1 and V2 (0.970 and 0.973).
-# steps = 800 (train_das): validation IIA for the lower of V1 and V2 was 0.963 / 0.969 / 0.975 after 400 / 800 /
-# 1200 steps in the plain CPU mode and 0.948 / 0.969 / 0.967 in the course's AVX2 mode (the notebook's), whose
-# different rounding trains a slightly different MLP: 800 clears 0.95 in both.
-N_NEURON_SETS, N_RANDOM = 20, 5
+LAYER, K = 0, 2  # chosen on the validation pairs (python tools/toy_validation.py): with the training pool of
+# 10,000 shapes, 20,000 inputs and 3000 steps, layer 0 is where DAS reaches 0.95 (k = 1, 2, 4: 0.97-1.00; layer 1:
+# 0.52-0.58), and k = 2 is the smallest k with validation IIA >= 0.95 for both V1 and V2 (0.995 and 0.992).
+N_RANDOM = 5
+WRONG_KS = (2, 4, 8)  # the wrong model's variable gets up to 4 times V1's dimensions
+
+
+def entity_names(pairs):
+    """Entity names for metrics.paired_difference: every input is its own entity (the pairs are built from
+    distinct fresh inputs on a pool of 10,000 shapes, so they share almost no shape)."""
+    n = len(pairs["base"])
+    return [f"base {i}" for i in range(n)], [f"source {i}" for i in range(n)]
+
+
+def compare(first, second, pairs):
+    """metrics.paired_difference of two scores on the same pairs (IIA on all pairs): [diff, lo, hi]."""
+    return list(paired_difference(first["hits"].double(), second["hits"].double(), *entity_names(pairs)))
+
+
+def mean_score(scores):
+    """The mean of several scores of one variable on the same pairs; "hits" becomes each pair's share of hits."""
+    out = {part: sum(s[part] for s in scores) / len(scores) for part in ("all", "changed")}
+    out["hits"] = torch.stack([s["hits"].double() for s in scores]).mean(0)
+    return out
 
 
 def run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
-    """The chapter's numbers: the MLP's accuracy, then IIA on the same held-out pairs for DAS and the
-    controls, each as {"all": ..., "changed": ...} (the lower of V1's and V2's where there are two), then
-    the illusion (`illusion_report`) and the diagnostics of DAS's own subspaces. `mlp`: the chapter's
-    trained MLP if you have it already (train_mlp(make_shapes())), else it is trained here."""
-    shapes = make_shapes()
-    mlp = train_mlp(shapes) if mlp is None else mlp
-    progress(f"MLP trained: held-out accuracy {task_accuracy(mlp, shapes):.3f}")
-    validation, test = make_pairs(n_pairs, VALIDATION_SEED), make_pairs(n_pairs, TEST_SEED)
+    """`chapter_run` on one CPU thread (this tiny network's thousand small scoring passes only wait on a second
+    thread, and a busy machine makes that wait long); same arguments and result."""
+    with one_thread():
+        return chapter_run(layer, k, n_pairs, mlp, progress)
+
+
+def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
+    """The chapter's numbers, all on the same held-out pairs of unseen (test) shapes: the MLP's accuracy; IIA
+    for DAS (V1, V2, and the joint swap of both) and the controls, each as {"all", "changed", "hits"} (per
+    variable, and "min": the lower of V1's and V2's); DAS minus each control as a paired difference with its
+    interval (`compare`); the illusion (`illusion_report`) and the same procedure on DAS's V1 and V2 spans and
+    on u. `mlp`: the chapter's trained MLP if you have it already (train_mlp(make_shapes("train"))), else trained here."""
+    shapes = {split: make_shapes(split) for split in SPLIT_SEEDS}
+    mlp = train_mlp(shapes["train"]) if mlp is None else mlp
+    test_shapes = shapes["test"]
+    progress(f"MLP trained: accuracy on unseen shapes {task_accuracy(mlp, test_shapes):.3f}")
+    validation = make_pairs(n_pairs, VALIDATION_SEED, len(shapes["validation"]))
+    test = make_pairs(n_pairs, TEST_SEED, len(test_shapes))
     d = mlp.layers[layer].out_features
-    rotation = train_das(mlp, shapes, layer, k)
-    das = score_both(mlp, shapes, test, layer, rotation.R_k.detach(), k)
-    # Neuron sets: the best of several, chosen on the validation pairs, then scored on the test pairs.
-    neurons = max(neuron_bases(d, k, N_NEURON_SETS, seed=0),
-                  key=lambda b: score_both(mlp, shapes, validation, layer, b, k)["min"]["all"])
-    randoms = [score_both(mlp, shapes, test, layer, b, k)["min"] for b in random_bases(d, k, N_RANDOM, seed=0)]
+    rotation = train_das(mlp, shapes["train"], layer, k)
+    R_k = rotation.R_k.detach()
+    das = score_both(mlp, test_shapes, test, layer, R_k, k)
+    # Neurons: for each variable the best k of all C(d, k) sets on the validation pairs, scored on the test pairs.
+    neuron = with_min({v: score(mlp, test_shapes, test, layer,
+                                best_neurons(mlp, shapes["validation"], validation, layer, k, v), v) for v in VARIABLES})
+    progress(f"all {len(list(itertools.combinations(range(d), k)))} sets of {k} neurons scored for V1 and for V2")
+    randoms = [score_both(mlp, test_shapes, test, layer, b, k) for b in random_bases(d, k, N_RANDOM, seed=0)]
+    random = with_min({v: mean_score([r[v] for r in randoms]) for v in VARIABLES})
     identity = torch.eye(d, dtype=DTYPE)
-    wrong = train_das(mlp, shapes, layer, k, variables=("A",))
-    W = mlp.next_weight(layer)
-    with torch.no_grad():
-        h_base, h_source = (mlp.hidden(embed(test[side], shapes), layer) for side in ("base", "source"))
-        full_logits = interchange(mlp, embed(test["base"], shapes), embed(test["source"], shapes), layer, identity)
-        acts = mlp.hidden(embed(make_inputs(4000, len(shapes), TEST_SEED), shapes), layer)
-    u = variable_direction(mlp, shapes, layer, variable_basis(rotation, 0, k))
+    full = score_both(mlp, test_shapes, test, layer, torch.cat([identity, identity]), d)
+    wrong = {kk: score(mlp, test_shapes, test, layer,
+                       train_das(mlp, shapes["train"], layer, kk, variables=("A",)).R_k.detach(), "A") for kk in WRONG_KS}
+    progress("the wrong model's variable trained with k = " + ", ".join(map(str, WRONG_KS)))
+    u = variable_direction(mlp, shapes["train"], layer, variable_basis(rotation, 0, k))
+    controls = {"neuron": neuron, "random": random, "full": full}
     return {
         "mlp": mlp, "shapes": shapes, "rotation": rotation, "test": test, "layer": layer, "k": k, "u": u,
-        "task_accuracy": task_accuracy(mlp, shapes),
-        "das": das,
-        "neuron": score_both(mlp, shapes, test, layer, neurons, k)["min"],
-        "random": {part: sum(r[part] for r in randoms) / len(randoms) for part in ("all", "changed")},
-        # Full patching replaces V1 and V2 at once, so it gives the source's own answer (V1_s = V2_s): V1's
-        # counterfactual (V1_s = V2_b) only where V2_s = V2_b, about half the pairs. Checked here directly:
-        "full": score_both(mlp, shapes, test, layer, torch.cat([identity, identity]), d)["min"],
-        "full_gives_source_answer": iia(full_logits, high_level(test["source"])[2].long()),
-        "wrong_model": score(mlp, shapes, test, layer, wrong.R_k.detach(), "A"),
-        "u_iia": score(mlp, shapes, test, layer, u[None], "V1"),
+        "task_accuracy": task_accuracy(mlp, test_shapes),
+        "das": das, **controls,
+        "joint": {"das": score(mlp, test_shapes, test, layer, R_k, "V1+V2"),
+                  "full": score(mlp, test_shapes, test, layer, identity, "V1+V2")},
+        "wrong_model": wrong,
+        # DAS minus each control on the same pairs, per variable; the wrong model's A against DAS's V1.
+        "differences": {**{f"{name} {v}": compare(das[v], c[v], test) for name, c in controls.items() for v in VARIABLES},
+                        **{f"wrong_model_k{kk} V1": compare(das["V1"], s, test) for kk, s in wrong.items()}},
+        "u_iia": score(mlp, test_shapes, test, layer, u[None], "V1"),
         "illusion": illusion_report(mlp, shapes, test, layer, u),
-        "das_null_fraction": [null_fraction(subspace_swap(h_base, h_source, variable_basis(rotation, i, k)) - h_base,
-                                            null_space(W)) for i in range(len(VARIABLES))],
-        "das_natural_variance": natural_variance(acts, rotation.R_k.detach()).tolist(),
+        "das_split": {v: split_report(mlp, shapes, test, layer, variable_basis(rotation, i, k), v)
+                      for i, v in enumerate(VARIABLES)},
+        "u_split": split_report(mlp, shapes, test, layer, u[None], "V1"),
     }
 
 
@@ -486,35 +541,56 @@ def summary(result):
     """The JSON-ready numbers of `run`'s result."""
     out = {"task_accuracy": result["task_accuracy"], "layer": result["layer"], "k": result["k"],
            "das_v1_iia": result["das"]["V1"]["all"], "das_v2_iia": result["das"]["V2"]["all"]}
-    for name in ("das", "neuron", "random", "full", "wrong_model"):
-        scores = result[name]["min"] if name == "das" else result[name]
-        out[f"{name}_iia"], out[f"{name}_iia_changed"] = scores["all"], scores["changed"]
-    out["full_gives_source_answer"] = result["full_gives_source_answer"]
-    out["das_null_fraction"] = result["das_null_fraction"]
-    out["das_natural_variance"] = result["das_natural_variance"]
+    for name in ("das", "neuron", "random", "full"):
+        out[f"{name}_iia"], out[f"{name}_iia_changed"] = result[name]["min"]["all"], result[name]["min"]["changed"]
+    for kk, s in result["wrong_model"].items():
+        out[f"wrong_model_k{kk}_iia"], out[f"wrong_model_k{kk}_iia_changed"] = s["all"], s["changed"]
+    for name, s in result["joint"].items():
+        out[f"joint_{name}_iia"], out[f"joint_{name}_iia_changed"] = s["all"], s["changed"]
+    for name, diff in result["differences"].items():
+        out[f"diff {name}"] = diff
     out["u_iia"], out["u_iia_changed"] = result["u_iia"]["all"], result["u_iia"]["changed"]
     for prefix, name in (("illusion", "planted copy"), ("illusion_own_null", "own null space")):
         ill = result["illusion"][name]
         for key, part in (("", "iia"), ("_null_part", "disconnected_iia"), ("_dormant_part", "dormant_iia")):
             out[f"{prefix}{key}_iia"], out[f"{prefix}{key}_iia_changed"] = ill[part]["all"], ill[part]["changed"]
-        out[f"{prefix}_null_fraction"] = ill["null_fraction"]
-        out[f"{prefix}_natural_variance"] = ill["natural_variance"]  # [null part, dormant part, v]
         out[f"{prefix}_same_function"] = ill["same_function"]
-    return {key: round(v, 4) if isinstance(v, float) else [round(x, 4) for x in v] if isinstance(v, list) else v
-            for key, v in out.items()}
+        out.update(split_numbers(prefix, ill["split"]))
+    for v, report in result["das_split"].items():
+        out.update(split_numbers(f"das_{v.lower()}", report))
+    out.update(split_numbers("u", result["u_split"]))
+    return {key: _rounded(v) for key, v in out.items()}
+
+
+def split_numbers(prefix, report):
+    """A `split_report` as flat JSON fields."""
+    out = {f"{prefix}_null_fraction": report["null_fraction"],
+           f"{prefix}_null_fraction_random": report["null_fraction_random"]}
+    for part in ("read", "ignored"):
+        for key in ("dim", "least_variance", "most_variance", "iia"):
+            out[f"{prefix}_{part}_{key}"] = report[part][key]
+    out[f"{prefix}_flags"] = report["flags"]
+    return out
+
+
+def _rounded(v):
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    return v
 
 
 def main():
     started = time.time()
     result = run(progress=lambda msg: print(f"{msg} ({time.time() - started:.0f} s)", file=sys.stderr, flush=True))
     numbers = summary(result)
-    for name in ("das", "neuron", "random", "full", "wrong_model"):
-        print(f"{name:12s} IIA all pairs {numbers[name + '_iia']:.3f}   label-changing pairs "
+    for name in ("das", "neuron", "random", "full", "wrong_model_k2", "wrong_model_k8", "joint_das"):
+        print(f"{name:15s} IIA all pairs {numbers[name + '_iia']:.3f}   label-changing pairs "
               f"{numbers[name + '_iia_changed']:.3f}", file=sys.stderr)
-    for prefix in ("illusion", "illusion_own_null"):
-        print(f"{prefix:17s} IIA along v {numbers[prefix + '_iia']:.3f} (label-changing {numbers[prefix + '_iia_changed']:.3f}); "
-              f"null part alone {numbers[prefix + '_null_part_iia_changed']:.3f}, dormant part alone "
-              f"{numbers[prefix + '_dormant_part_iia_changed']:.3f} (label-changing)", file=sys.stderr)
+    for prefix in ("illusion", "illusion_own_null", "das_v1", "das_v2"):
+        print(f"{prefix:17s} null fraction {numbers[prefix + '_null_fraction']:.3f} (random "
+              f"{numbers[prefix + '_null_fraction_random'][0]:.3f}); flags {numbers[prefix + '_flags']}", file=sys.stderr)
     print(json.dumps(numbers))
 
 

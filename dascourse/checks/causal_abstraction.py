@@ -1,22 +1,22 @@
 """Checks for the causal-abstraction chapter's exercises (hierarchical equality, dascourse.toy). No language model."""
-import functools
-
 import torch
 
 from .. import toy
 from . import call, check, copies, expect, passed, unchanged
 
 
-@functools.lru_cache(maxsize=1)
 def _setting():
-    """The chapter's shapes and trained MLP (the same seeds, so the same network as the chapter's)."""
-    shapes = toy.make_shapes()
-    return shapes, toy.train_mlp(shapes)
+    """The chapter's pools of shapes ({split: shapes}) and trained MLP (the same seeds, so the same network as
+    the chapter's; trained anew on each call, about 2 s, so that no state outlives a check)."""
+    shapes = {split: toy.make_shapes(split) for split in toy.SPLIT_SEEDS}
+    return shapes, toy.train_mlp(shapes["train"])
 
 
 def _cases(mlp, shapes):
+    """Named (x_base, x_source, basis) cases on 8 pairs of unseen (test) shapes."""
     d = mlp.layers[toy.LAYER].out_features
-    pairs = toy.make_pairs(8, seed=11)
+    shapes = shapes["test"]
+    pairs = toy.make_pairs(8, seed=11, n_shapes=len(shapes))
     x_base, x_source = toy.embed(pairs["base"], shapes), toy.embed(pairs["source"], shapes)
     yield "a random 2-dim subspace", x_base, x_source, toy.random_bases(d, 1, 1, seed=3)[0]
     yield "two neurons", x_base, x_source, toy.neuron_bases(d, 1, 1, seed=4)[0]
@@ -71,12 +71,12 @@ def check_interchange(interchange):
 def check_train_das(train_das, steps=300):
     """train_das(mlp, h_base, h_source, labels, layer, k, steps) -> a [k, d] tensor with orthonormal rows
     (or a RotatedSubspace) whose swap makes the MLP give the counterfactual labels. Checked on V1 with the
-    chapter's layer and k: held-out IIA must reach 0.9 within `steps` steps, and two calls give the same R_k."""
+    chapter's layer and k: IIA on held-out pairs of unseen shapes must reach 0.9 within `steps` steps, and two calls give the same R_k."""
     shapes, mlp = _setting()
     layer, k = toy.LAYER, toy.K
-    train = toy.make_pairs(4000, seed=21)
+    train = toy.make_pairs(4000, seed=21, n_shapes=len(shapes["train"]))
     with torch.no_grad():
-        h_base, h_source = (mlp.hidden(toy.embed(train[side], shapes), layer) for side in ("base", "source"))
+        h_base, h_source = (mlp.hidden(toy.embed(train[side], shapes["train"]), layer) for side in ("base", "source"))
     labels = toy.counterfactual_labels(train["base"], train["source"], "V1")
     d = h_base.shape[1]
     case = f"V1 at layer {layer}, k={k}"
@@ -89,7 +89,7 @@ def check_train_das(train_das, steps=300):
     expect(torch.allclose(basis @ basis.T, torch.eye(k, dtype=toy.DTYPE), atol=1e-4),
            "The rows of R_k are not orthonormal: train a RotatedSubspace(d, k) (its orthogonal parametrization keeps "
            "them so), not a plain nn.Parameter.")
-    held_out = toy.score(mlp, shapes, toy.make_pairs(2000, toy.TEST_SEED), layer, basis, "V1")
+    held_out = toy.score(mlp, shapes["test"], toy.make_pairs(2000, toy.TEST_SEED, len(shapes["test"])), layer, basis, "V1")
     expect(held_out["all"] >= 0.9,
            f"Held-out IIA for V1 is {held_out['all']:.3f} (label-changing pairs {held_out['changed']:.3f}); it should "
            f"reach 0.9 within {steps} steps. Usual mistakes: the loss uses the base's own labels instead of the "
