@@ -40,15 +40,16 @@ from .storage import RotationFileError, check_fits, load_intervention, save_inte
 from .pairs import (answer_ids, check_pair_columns, isolate_pairs, make_pairs, patch_pairs,  # noqa: E402
                     source_states, split_by_city)
 from .metrics import (entity_interval, hits, iia, isolate_from_answers, logit_diff_share,  # noqa: E402
-                      natural_variance, null_fraction, score_row, score_table, scores, with_intervals)
+                      format_interval, natural_variance, null_fraction, paired_difference, score_row,
+                      score_table, scores, with_intervals)
 from .train import TrainSettings, fresh_rotation, train_das, train_das_many  # noqa: E402
 from .baselines import (cause_by_attribute, neuron_order, pair_states, pca_directions,  # noqa: E402
                         random_subspaces, subspace, train_learned_mask, train_side_by_side)
 from .settings import course_selection, course_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
 
-# Chapter 4's toy network, and chapter 8's remote runs.
-from . import toy  # noqa: E402
+# Chapter 4's toy network and its basis-free diagnostics, and chapter 8's remote runs.
+from . import diagnostics, toy  # noqa: E402
 from .remote import iia_remote, load_remote_model, top_tokens_remote, train_das_remote  # noqa: E402
 
 from ._deprecated import deprecated_names  # noqa: E402
