@@ -238,10 +238,11 @@ def all_agree_bound(n_entities, level=0.95):
 def format_interval(value, lo, hi, digits=2, n_entities=None):
     """"value [lo, hi]" for reading. A zero-width interval (every resample agreed) is not shown as one:
     with n_entities and a score of 1 (or 0) it becomes the exact one-sided bound of `all_agree_bound`,
-    "1.00 [>= 0.90]" (or "0.00 [<= 0.10]"); otherwise the note "(all resamples agree)"."""
+    "1.00 [>= 0.90]" (or "0.00 [<= 0.10]"); otherwise the note "(all agree)": every resample gave this
+    score (as wide as an interval, so that tables keep their width)."""
     if hi > lo:
         return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
     if n_entities is not None and value in (0, 1):
         b = all_agree_bound(n_entities)
         return f"{value:.{digits}f} [>= {1 - b:.{digits}f}]" if value == 1 else f"{value:.{digits}f} [<= {b:.{digits}f}]"
-    return f"{value:.{digits}f} (all resamples agree)"
+    return f"{value:.{digits}f} (all agree)"
