@@ -23,8 +23,8 @@ book: model
 # threads, whatever the caller's OMP_NUM_THREADS (the thread count splits reductions, and Adam turns the
 # 1e-7 differences into another trained rotation); ATen's AVX2 kernels and MKL's COMPATIBLE conditional-
 # numerical-reproducibility branch (STRICT: no dependence on memory alignment), whatever vector units the
-# CPU has; oneDNN capped at AVX2. Set here and nowhere else; tests/test_numeric_mode.py runs a training
-# chapter under other callers' settings and needs the same outputs. About 1.5x the default mode's time.
+# CPU has; oneDNN capped at AVX2. Set here and nowhere else; tests/test_numeric_mode.py checks that both
+# recipes pass these values whatever the caller sets. About 1.5x the default mode's time.
 NUMERIC_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE,STRICT \
 	MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
 # The chapters nbval checks and `make execute` runs. notebooks/drafts/: chapters not yet verified by nbval
