@@ -47,9 +47,23 @@ execute:
 	    --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
 	done
 
+# `make test` = `make test-pytest` (every test in tests/), then `make nbval`, each phase's time printed.
+# `make test-fast`: the tests that load no model, execute no notebook, drive no browser and build no wheel
+# (markers set in tests/conftest.py, registered in pyproject.toml).
+PYTEST := $(PYTHON) -m pytest -p no:cacheprovider
+FAST_TESTS := not model and not notebook and not browser and not slow and not learner_run
+.PHONY: test-pytest test-fast
 test:
-	$(PYTHON) -m pytest tests -p no:cacheprovider
-	$(MAKE) nbval
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-pytest || exit 1; \
+	  echo "make test: pytest took $$(( $$(date +%s) - start )) s"; \
+	  start=$$(date +%s); $(MAKE) --no-print-directory nbval || exit 1; \
+	  echo "make test: nbval took $$(( $$(date +%s) - start )) s"
+
+test-pytest:
+	$(PYTEST) tests
+
+test-fast:
+	$(PYTEST) tests -m "$(FAST_TESTS)"
 
 # Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed;
 # first the Colab badge and setup cell of every chapter, from the `repository:` setting in _config.yml.

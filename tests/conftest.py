@@ -7,6 +7,35 @@ import pytest
 
 import dascourse as dc
 
+# Markers (registered in pyproject.toml), set here rather than by hand on each test:
+# - a test that asks for a fixture in FIXTURE_MARKS (directly or through another fixture) gets its marker;
+# - the tests below, which load the model, execute notebooks or build things without such a fixture, are
+#   named here: by file, by file::test (every case of a parametrized test) or by file::test[case].
+# `make test-fast` deselects model, notebook, browser and slow.
+FIXTURE_MARKS = {"model": "model", "run_cli": "model", "browser": "browser"}
+NAMED_MARKS = {
+    "test_learner_render.py::test_a_hint_is_hidden_until_its_summary_is_clicked": ("browser",),
+    # the check of a trace exercise takes the model, through request.getfixturevalue
+    "test_check_mistakes.py::test_a_stub_is_reported_as_skipped[check_patch_residual]": ("model",),
+    "test_cli.py::test_train_warns_below_the_minimum_number_of_entities": ("model",),  # in the subprocess
+    "test_cli.py::test_evaluate_refuses_a_rotation_for_another_hidden_size": ("model",),  # in the subprocess
+    "test_reliability.py::test_no_network_while_loading_and_patching": ("model",),
+    "test_seed_spread.py::test_seed_spread_writes_one_row_per_seed": ("model",),
+    "test_wheel.py": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marks = {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in item.fixturenames}
+        if item.get_closest_marker("learner_run"):  # the learner notebooks' full runs (tests/test_learner*.py)
+            marks.update({"notebook", "model"})
+        path = item.nodeid.split("/")[-1]
+        for name in {path, path.split("[")[0], path.split("::")[0]}:
+            marks.update(NAMED_MARKS.get(name, ()))
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
 
 @pytest.fixture(scope="session")
 def model():
