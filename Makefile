@@ -65,6 +65,11 @@ test-pytest:
 test-fast:
 	$(PYTEST) tests -m "$(FAST_TESTS)"
 
+# ruff, configured in pyproject.toml (CI runs it; `$(PYTHON) -m ruff check --fix` mends the mechanical ones).
+.PHONY: lint
+lint:
+	$(PYTHON) -m ruff check .
+
 # Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed;
 # first the Colab badge and setup cell of every chapter, from the `repository:` setting in _config.yml.
 # Rerun after editing a chapter; tests/test_learner.py fails while they are stale.
