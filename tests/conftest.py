@@ -37,6 +37,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(mark)
 
 
+@pytest.fixture(autouse=True)
+def _model_only_where_marked(request, monkeypatch):
+    """A test without the `model` marker that loads a model's weights in this process fails, naming the fix,
+    so that `make test-fast` cannot quietly load the model. (A subprocess it starts is not watched.)"""
+    if request.node.get_closest_marker("model"):
+        return
+    from pathlib import Path
+
+    from transformers import AutoModelForCausalLM
+
+    load = AutoModelForCausalLM.from_pretrained
+
+    def refuse_local_weights(path, *args, **kwargs):
+        if Path(str(path)).is_dir():
+            raise RuntimeError(f"{request.node.nodeid} loads a model ({path}) but is not marked `model`: "
+                               "name it in NAMED_MARKS in tests/conftest.py (or use the `model` fixture).")
+        return load(path, *args, **kwargs)  # a hub name: fails offline as the test expects
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", refuse_local_weights)
+
+
 @pytest.fixture(scope="session")
 def model():
     """The default model, loaded once for the whole test session."""
