@@ -15,8 +15,9 @@ import dascourse as dc
 FIXTURE_MARKS = {"model": "model", "run_cli": "model", "browser": "browser"}
 NAMED_MARKS = {
     "test_learner_render.py::test_a_hint_is_hidden_until_its_summary_is_clicked": ("browser",),
-    # the check of a trace exercise takes the model, through request.getfixturevalue
+    # the check of a trace exercise (1.1) takes the model, through request.getfixturevalue
     "test_check_mistakes.py::test_a_stub_is_reported_as_skipped[check_patch_residual]": ("model",),
+    "test_learner_stubs.py::test_stub_runs_as_a_skipped_check[1.1]": ("model",),
     "test_cli.py::test_train_warns_below_the_minimum_number_of_entities": ("model",),  # in the subprocess
     "test_cli.py::test_evaluate_refuses_a_rotation_for_another_hidden_size": ("model",),  # in the subprocess
     "test_reliability.py::test_no_network_while_loading_and_patching": ("model",),
