@@ -1,7 +1,7 @@
-"""dascourse.cache: where the cache lives, and atomic_open's promise (readers see the old file or the new one)."""
+"""dascourse.files: where the cache lives, and atomic_open's promise (readers see the old file or the new one)."""
 import pytest
 
-from dascourse.cache import atomic_open, cache_dir, sha256
+from dascourse.files import atomic_open, cache_dir, sha256
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
