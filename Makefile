@@ -13,7 +13,7 @@ help:
 	@echo "make book            build the site into _build/html (renders the committed outputs)"
 	@echo "make test            make test-pytest, then make nbval (each phase timed)"
 	@echo "make test-pytest     every test in tests/"
-	@echo "make test-fast       the tests without model, notebooks, browser or wheel build (~1.5 min)"
+	@echo "make test-fast       the tests without model, notebooks, browser or wheel build (~3 min)"
 	@echo "make lint            ruff check (rules in pyproject.toml)"
 	@echo "make nbval           re-execute every chapter in the numeric mode and compare with its committed outputs"
 	@echo "make execute         re-execute the chapters (NOTEBOOKS=...) in the numeric mode and write their outputs"
