@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .files import atomic_open
 from .entities import (check_columns, few_entities_warning, known_rows, load_entities, require_entities,
