@@ -147,7 +147,7 @@ def control_warnings(k, d, result, full_patch, attribute):
     """What a reader of evaluate's scores should know before trusting them (each a sentence):
     k/d above 1/4 (a large part of the stream: near full patching, whatever the subspace); Disentangle
     whose paired difference to full patching's has an interval that is not above 0 (no better than
-    patching everything); Disentangle whose interval reaches 0.5, what doing nothing scores (Cause 0,
+    patching everything); Disentangle whose interval is not above 0.5, what doing nothing scores (Cause 0,
     Isolate 1)."""
     warnings = []
     if k / d > 1 / 4:
@@ -162,8 +162,8 @@ def control_warnings(k, d, result, full_patch, attribute):
                             f"{hi:+.2f}] is not above 0.")
         lo, hi = result["disentangle_ci"]
         if lo <= 0.5:
-            warnings.append(f"Disentangle {result['disentangle']:.2f} [{lo:.2f}, {hi:.2f}] reaches 0.5, what doing "
-                            f"nothing scores (Cause 0, Isolate 1).")
+            warnings.append(f"Disentangle {result['disentangle']:.2f} [{lo:.2f}, {hi:.2f}] is not above 0.5, what "
+                            f"doing nothing scores (Cause 0, Isolate 1).")
     return warnings
 
 
