@@ -47,6 +47,7 @@ from .baselines import (cause_by_attribute, neuron_order, pair_states, pca_direc
                         random_subspaces, subspace, train_learned_mask, train_side_by_side)
 from .settings import course_selection, course_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
+from .metrics import disentangle_interval, score_differences  # noqa: E402  (evaluate's controls)
 
 # Chapter 4's toy network and its basis-free diagnostics, and chapter 8's remote runs.
 from . import diagnostics, toy  # noqa: E402
