@@ -44,9 +44,9 @@ from .metrics import (entity_interval, hits, iia, isolate_from_answers, logit_di
                       format_interval, natural_variance, null_fraction, paired_difference, score_row,
                       score_table, scores, with_intervals)
 from .train import TrainSettings, fresh_rotation, train_boundless, train_das, train_das_many  # noqa: E402
-from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, nearest_size, neuron_order, pair_states,  # noqa: E402
-                        pca_directions, random_subspaces, subspace, train_learned_mask, train_side_by_side,
-                        train_sparse_masks)
+from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, nearest_size,  # noqa: E402
+                        neuron_order, pair_states, pca_directions, random_subspaces, subspace,
+                        train_learned_mask, train_side_by_side, train_sparse_masks)
 from .settings import course_selection, course_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
 
