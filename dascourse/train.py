@@ -142,15 +142,18 @@ def train_das_many(model, train_pairs: pd.DataFrame, layer: "int | list[int]", r
 
 
 def train_boundless(model, train_pairs: pd.DataFrame, layer: int, boundary: float = 0.5, lr_boundary: float = 1e-2,
-                    temperatures: tuple = (50.0, 0.1), penalty_weight: float = 1.0, steps: int = 100, lr: float = 1e-3,
+                    temperatures: tuple = (50.0, 0.1), penalty_weight: float = 1.0, steps: int = 100,
+                    lr: "float | None" = None,
                     batch_size: int = 16, seed: int = 0, progress: bool = True, attribute: str = "country",
                     settings: "TrainSettings | None" = None) -> "tuple[PublishedBoundless, list[float]]":
     """Boundless DAS as published (interventions.PublishedBoundless, pyvene's tutorial's defaults):
     loss = cross-entropy of the source's answer + penalty_weight * boundary, T linear from
-    temperatures[0] to temperatures[1], R at `lr` (1e-3) and the boundary at `lr_boundary` (1e-2), R's start
+    temperatures[0] to temperatures[1], R at `lr` (default 1e-3) and the boundary at `lr_boundary` (1e-2), R's start
     seeded by `seed`. Returns (swap, losses); swap.widths is b before every step and after the last (steps + 1
     values, to plot), swap.step_limit() whether the end width is where the steps ran out. settings: a
     TrainSettings instead of the knobs; it must not Isolate (keep=()): the published loss has no such term."""
+    if lr is None:  # the tutorial's 1e-3 without settings; with settings, theirs
+        lr = 1e-3 if settings is None else TrainSettings.lr
     s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
                       attribute=attribute)
     if s.keep:
