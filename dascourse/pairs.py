@@ -125,7 +125,7 @@ def patch_pairs(model, pairs: pd.DataFrame, layer: int, swap, attribute: str = "
             batch = pairs.iloc[i : i + batch_size]
             h_source = torch.stack([states[c] for c in batch["source"]])
             rows = [row[c] for c in batch["base"]]
-            out.append(cache.patch(rows, layer, lambda h_base: swap(h_base, h_source)).cpu())
+            out.append(cache.patch(rows, layer, lambda h_base: swap(h_base, h_source)).cpu())  # noqa: B023 (called here)
     return torch.cat(out)  # on the CPU, like dc.next_token_logits: ready for answer_ids, numpy and plots
 
 

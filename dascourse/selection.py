@@ -1,6 +1,6 @@
 """Choosing layer, k, learning rate and batch size on validation entities (`python -m dascourse select`).
 
-The held-out entities are the ones `train --seed S` holds out (split_by_city(known, 0.2, S)); selection
+The held-out entities are the ones `train --split-seed S` holds out (split_by_city(known, 0.2, S)); selection
 never touches them. The remaining training entities are split once more, the same way:
 
     fit entities         -> the pairs every configuration trains on
@@ -35,7 +35,7 @@ FEW_PAIRS, FEW_ENTITIES = 50, 10  # below either, a score's interval is too wide
 
 
 def split_three_ways(facts, attribute, split_seed):
-    """(fit, validation, held_out) rows of `facts`: held_out as `train --seed split_seed` holds it out,
+    """(fit, validation, held_out) rows of `facts`: held_out as `train --split-seed split_seed` holds it out,
     validation a VAL_FRAC of the rest (its seen and unseen-value entities together, like held_out)."""
     train_rows, test_rows, unseen_rows = split_by_city(facts, TEST_FRAC, split_seed, attribute=attribute)
     fit, val, val_unseen = split_by_city(train_rows, VAL_FRAC, split_seed, attribute=attribute)
@@ -48,12 +48,13 @@ def rotation_scores(model, pairs, layer, swap, attribute, keep=(), template=0, n
     intervals and n_entities_scored[score] (entities in the pairs a score rests on), plus few_pairs: the
     scores resting on fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, whose intervals say more than
     the score does. A kept attribute that no pair's base and source differ in is left out (nothing to
-    measure); with none left, Isolate and Disentangle are None.
+    measure); with none left, Isolate and Disentangle are None. The result keeps scores(rests_on=True)'s
+    "scored" and "correct" (metrics.score_differences compares two swaps scored on the same pairs).
     """
     keep = tuple(a for a in keep if len(isolate_pairs(model, pairs, a)))
     with torch.no_grad():
         result = scores(model, pairs, layer, swap, attribute, keep, template, n_isolate, seed=0, rests_on=True)
-    scored = result.pop("scored")
+    scored = result["scored"]
     result["few_pairs"] = [name for name, p in scored.items()
                            if len(p) < FEW_PAIRS or result["n_entities_scored"][name] < FEW_ENTITIES]
     return result

@@ -249,7 +249,7 @@ def train(model, train_pairs, layers, swaps, seeds, settings, name="DAS"):
                 h_source = [cache.states_at(L)[source_rows[i], 0, :] for L, i in zip(layers, idx)]
 
                 def intervention(h_base):  # rows i*batch_size .. (i+1)*batch_size - 1 belong to run i
-                    return torch.cat([swap(h, h_s) for swap, h, h_s in zip(swaps, h_base.split(s.batch_size), h_source)])
+                    return torch.cat([swap(h, h_s) for swap, h, h_s in zip(swaps, h_base.split(s.batch_size), h_source)])  # noqa: B023
 
                 logits = cache.patch(base_rows[torch.cat(idx)], row_layers, intervention)
                 for run, (rows, run_logits) in enumerate(zip(idx, logits.split(s.batch_size))):

@@ -15,7 +15,6 @@ import torch.nn.functional as F
 
 import dascourse as dc
 import dascourse.checks
-from dascourse import toy
 from dascourse.checks import CheckFailed
 from dascourse.checks.causal_abstraction import check_interchange, check_train_das
 from dascourse.checks.evaluation import check_isolate, check_pca_directions

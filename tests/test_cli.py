@@ -3,11 +3,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 import dascourse as dc
 
+from dascourse.cli import control_warnings, score_table_text
 from dascourse.entities import MIN_TRAIN_ENTITIES, known_rows, load_entities, template_for
 from dascourse.interventions import RotatedSubspace
 from dascourse.storage import load_intervention, save_intervention
@@ -63,6 +66,111 @@ def test_train_then_evaluate_on_the_city_table(model, tmp_path):
     assert 0 <= report["cause"] <= 1 and report["disentangle"] == pytest.approx(
         (report["cause"] + report["isolate"]["mean"]) / 2, abs=1e-3)
     assert report["cause_ci"][0] <= report["cause"] <= report["cause_ci"][1]  # 95% interval over entities
+    assert report["disentangle_ci"][0] <= report["disentangle"] <= report["disentangle_ci"][1]
+    assert report["split_seed"] == 0
+
+    # The controls, on the same pairs: full patching and a seeded random subspace of the rotation's k, each
+    # with its scores and the rotation minus it (a paired interval that holds the difference).
+    assert set(report["controls"]) == {"full_patch", "random_subspace"} and report["controls"]["random_subspace"]["seed"] == 0
+    for control in report["controls"].values():
+        assert control["n_pairs"] == report["n_pairs"] and control["n_isolate"] == report["n_isolate"]
+        minus = control["rotation_minus_control"]
+        for score, diff in [("cause", minus["cause"]), ("disentangle", minus["disentangle"])]:
+            assert diff[0] == pytest.approx(report[score] - control[score], abs=2e-4)
+            assert diff[1] <= diff[0] <= diff[2]
+        for a in ("continent", "language"):
+            assert minus["isolate"][a][0] == pytest.approx(report["isolate"][a] - control["isolate"][a], abs=2e-4)
+    assert report["controls"]["full_patch"]["cause"] >= 0.5  # h' = h_source moves the country on most pairs
+    assert not any("hidden size" in w for w in report["warnings"])  # k = 8 of 576
+    assert "rotation - full patching" in stderr and "random subspace (k=8)" in stderr  # the table, on stderr
+    assert all(f"warning: {w}" in stderr for w in report["warnings"])
+
+    # --seed seeds R_k's start and the batches, --split-seed the held-out entities (default 0, as select's).
+    other = tmp_path / "rot_seed1.pt"
+    code, stdout, stderr = run_cli("train", "--entities", cities, "--layer", 12, "--k", 8, "--steps", 2, "--seed", 1,
+                                   "--out", other)
+    assert code == 0, stderr
+    assert json.loads(stdout)["split_seed"] == 0 and json.loads(stdout)["seed"] == 1
+    rotation_1, metadata_1 = load_intervention(other)
+    assert metadata_1["split"] == metadata["split"] and metadata_1["seed"] == 1
+    assert not torch.equal(rotation_1.R_k, rotation.R_k)
+    code, stdout, stderr = run_cli("train", "--entities", cities, "--layer", 12, "--k", 8, "--steps", 2, "--seed", 1,
+                                   "--split-seed", 1, "--out", other)
+    assert code == 0, stderr
+    _, metadata_1 = load_intervention(other)
+    _, test_1, unseen_1 = dc.split_by_city(facts, 0.2, seed=1)
+    assert metadata_1["split"]["seed"] == 1 and metadata_1["split"]["held_out"] == [*test_1.city, *unseen_1.city]
+    assert metadata_1["split"]["held_out"] != metadata["split"]["held_out"]
+
+
+def _fake_result(correct, pairs, kept=("continent",)):
+    """A rotation_scores-like result from 0/1 hits per pair set (names "cause" and the kept attributes)."""
+    means = {name: float(np.mean(correct[name])) for name in correct}
+    isolate = {a: means[a] for a in kept}
+    isolate["mean"] = float(np.mean([means[a] for a in kept]))
+    disentangle = (means["cause"] + isolate["mean"]) / 2
+    scored = {name: pairs for name in correct}
+    return {"cause": means["cause"], "cause_ci": dc.entity_interval(correct["cause"], pairs.base, pairs.source),
+            "isolate": isolate, "isolate_ci": {a: dc.entity_interval(correct[a], pairs.base, pairs.source) for a in kept},
+            "disentangle": disentangle, "disentangle_ci": dc.disentangle_interval(
+                (correct["cause"], pairs.base, pairs.source), {a: (correct[a], pairs.base, pairs.source) for a in kept}),
+            "n_entities_scored": {name: 30 for name in correct}, "scored": scored, "correct": correct}
+
+
+def _synthetic_pairs(n=200, n_entities=30, seed=0):
+    rng = np.random.default_rng(seed)
+    names = np.array([f"e{i}" for i in range(n_entities)])
+    return pd.DataFrame({"base": rng.choice(names, n), "source": rng.choice(names, n)}), rng
+
+
+def test_disentangle_interval_and_paired_differences_on_synthetic_pairs():
+    pairs, rng = _synthetic_pairs()
+    good = {"cause": rng.random(200) < 0.8, "continent": rng.random(200) < 0.7}
+    full = {"cause": rng.random(200) < 0.9, "continent": rng.random(200) < 0.1}
+    a, b = _fake_result(good, pairs), _fake_result(full, pairs)
+    lo, hi = a["disentangle_ci"]
+    assert lo < a["disentangle"] < hi and hi - lo < 0.3
+    minus = dc.score_differences(a, b)
+    assert minus["disentangle"][0] == pytest.approx(a["disentangle"] - b["disentangle"])
+    assert 0 < minus["disentangle"][1] < minus["disentangle"][0] < minus["disentangle"][2]  # Isolate 0.7 vs 0.1
+    assert minus["cause"][0] == pytest.approx(a["cause"] - b["cause"])
+    assert dc.score_differences(a, a)["disentangle"] == (0.0, 0.0, 0.0)
+    shuffled = _fake_result(full, pairs.sample(frac=1, random_state=0))
+    with pytest.raises(ValueError, match="not scored on the same cause pairs"):
+        dc.score_differences(a, shuffled)
+    with pytest.raises(ValueError, match="at least one kept attribute"):
+        dc.disentangle_interval((good["cause"], pairs.base, pairs.source), {})
+
+
+def test_disentangle_interval_covers_a_known_disentangle():
+    # Entity effects shared by Cause and Isolate pairs (a hard entity is hard for both); true Disentangle 0.6.
+    covered = 0
+    for draw in range(100):
+        pairs, rng = _synthetic_pairs(seed=draw)
+        effect = {e: rng.normal(0, 0.1) for e in set(pairs.base) | set(pairs.source)}
+        shift = pairs.base.map(effect).to_numpy() + pairs.source.map(effect).to_numpy()
+        cause = rng.random(200) < np.clip(0.5 + shift, 0, 1)
+        isolate = rng.random(200) < np.clip(0.7 + shift, 0, 1)
+        lo, hi = dc.disentangle_interval((cause, pairs.base, pairs.source), {"a": (isolate, pairs.base, pairs.source)})
+        covered += lo <= 0.6 <= hi
+    assert covered >= 93
+
+
+def test_warnings_name_a_large_k_and_a_disentangle_no_better_than_full_patching():
+    pairs, rng = _synthetic_pairs()
+    same = {"cause": rng.random(200) < 0.9, "continent": rng.random(200) < 0.1}
+    rotation, full = _fake_result(same, pairs), _fake_result(same, pairs)
+    full["rotation_minus_control"] = dc.score_differences(rotation, full)
+    warnings = control_warnings(256, 576, rotation, full, "country")
+    assert len(warnings) == 3
+    assert "k = 256 is 44% of the hidden size d = 576 (above 1/4)" in warnings[0]
+    assert "does not beat full patching's" in warnings[1] and "is not above 0.5" in warnings[2]
+    good = _fake_result({"cause": rng.random(200) < 0.9, "continent": rng.random(200) < 0.9}, pairs)
+    full["rotation_minus_control"] = dc.score_differences(good, full)
+    assert control_warnings(16, 576, good, full, "country") == []
+    table = score_table_text(good, {"full_patch": full, "random_subspace": full}, 16)
+    assert table.splitlines()[0].split() == ["Cause", "Isolate", "continent", "Disentangle"]
+    assert table.splitlines()[1].startswith("rotation (k=16)") and len(table.splitlines()) == 6
 
 
 def test_train_warns_below_the_minimum_number_of_entities(tmp_path):

@@ -65,7 +65,7 @@ def test_agreeing_resamples_are_not_shown_as_certainty():
     assert all_agree_bound(30) == pytest.approx(1 - 0.05 ** (1 / 30))
     assert format_interval(1.0, 1.0, 1.0, n_entities=30) == "1.00 [>= 0.90]"
     assert format_interval(0.0, 0.0, 0.0, n_entities=30) == "0.00 [<= 0.10]"
-    assert format_interval(1.0, 1.0, 1.0) == "1.00 (all resamples agree)"
+    assert format_interval(1.0, 1.0, 1.0) == "1.00 (all agree)"
     assert format_interval(0.5, 0.25, 0.75) == "0.50 [0.25, 0.75]"
     table = pd.DataFrame({"cause": [1.0, 0.5], "cause_lo": [1.0, 0.3], "cause_hi": [1.0, 0.7]}, index=["m", "n"])
-    assert list(with_intervals(table)["cause"]) == ["1.00 (all resamples agree)", "0.50 [0.30, 0.70]"]
+    assert list(with_intervals(table)["cause"]) == ["1.00 (all agree)", "0.50 [0.30, 0.70]"]

@@ -159,7 +159,7 @@ def test_name_error_hint_is_added_once_to_the_traceback():
             shown.append(exc_tuple[1])
 
     try:
-        pairs  # noqa: F821 -- the slip: a cell run before the one that defines `pairs`
+        pairs  # noqa: F821, B018 -- the slip: a cell run before the one that defines `pairs`
     except NameError as err:
         error = err
     for _ in range(2):  # the same error shown twice gets the hint once

@@ -89,7 +89,7 @@ def test_server_lacks_dascourse(model, pairs, ndif_server):
     try:
         with pytest.raises(ModuleNotFoundError, match="dascourse"):
             with model.session(remote="local"):
-                h = dc.hidden_at_city(model, [dc.make_prompt("Paris")], ["Paris"], LAYER)
+                dc.hidden_at_city(model, [dc.make_prompt("Paris")], ["Paris"], LAYER)
     finally:
         register_pickle_by_value(dc)
 

@@ -1,6 +1,5 @@
 """dascourse.selection: the validation split, stacked training per (lr, batch_size), scores with intervals."""
 import pandas as pd
-import pytest
 
 import dascourse as dc
 from dascourse import selection as sel

@@ -222,7 +222,7 @@ def rotate_swap_rotate_back():
     ax.annotate("", xy=(5.3, y + d * cell), xytext=(5.3, y + (d - k) * cell),
                 arrowprops=dict(arrowstyle="-", color=SOURCE, lw=2))
     label(ax, 5.4, y + (d - k / 2) * cell, f"first k = {k}: from R h_source", size=8.5, color=SOURCE, ha="left")
-    label(ax, 5.4, y + (d - k) / 2 * cell, f"other d − k: from R h_base", size=8.5, color=BASE, ha="left")
+    label(ax, 5.4, y + (d - k) / 2 * cell, "other d − k: from R h_base", size=8.5, color=BASE, ha="left")
     label(ax, 5.95, 3.7, "3. swap the first k\nrotated coordinates", size=9)
     arrow(ax, (7.3, y + d * cell / 2), (7.95, y + d * cell / 2))
     label(ax, 7.62, y + d * cell / 2 + 0.2, r"$R^\top$", size=11)
@@ -319,7 +319,7 @@ def pairs_and_split():
                [("Paris", "Rio de Janeiro"), ("Cairo", "Toronto"), ("Moscow", "Madrid")], BASE, BASE_FILL),
               (5.05, "held-out cities (20%)", ["Lisbon", "Havana", "Mexico City", "Nairobi"],
                [("Lisbon", "Havana"), ("Mexico City", "Nairobi")], ALIGNED, ALIGNED_FILL)]
-    for x0, title, cities, pairs, edge, fill in groups:
+    for x0, title, _cities, pairs, edge, _fill in groups:
         box(ax, x0, 1.15, 3.6, 2.65, fill="white", edge=edge, lw=1.6, radius=0.12)
         label(ax, x0 + 1.8, 3.57, title, size=10, weight="bold", color=edge)
         for row, (base, source) in enumerate(pairs):

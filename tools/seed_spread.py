@@ -69,7 +69,7 @@ def chapter_5_row(model, train_pairs, sets, seed, knobs):
     row = {"seed": seed, "loss_last_10": sum(losses[-10:]) / max(1, len(losses[-10:]))}
     with torch.no_grad():
         for name, pairs in sets.items():
-            row.update(dc.score_row(dc.scores(model, pairs, layer, rotation, keep=()), lambda score: f"iia_{name}"))
+            row.update(dc.score_row(dc.scores(model, pairs, layer, rotation, keep=()), lambda score: f"iia_{name}"))  # noqa: B023
     return row
 
 
