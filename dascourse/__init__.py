@@ -32,8 +32,9 @@ from .sweep import hidden_from_end, patch_from_end, position_sweep  # noqa: E402
 
 # Interventions h' = swap(h_base, h_source) (chapters 1-7) and their files.
 from .interventions import (BoundlessSubspace, FixedSubspace, FullPatch, Intervention, LearnedNeuronMask,  # noqa: E402
-                            NeuronSwap, RotatedSubspace, check_k, check_states, low_rank_swap, mask_swap,
-                            rotate_swap_rotate_back, seeded, swap_coordinates)
+                            NeuronSwap, PublishedBoundless, RotatedSubspace, SparseNeuronMask, check_k,
+                            check_states, linear_temperature, low_rank_swap, mask_swap, rotate_swap_rotate_back,
+                            seeded, swap_coordinates)
 from .storage import RotationFileError, check_fits, load_intervention, save_intervention  # noqa: E402
 
 # Pairs, training and scores (chapters 3-7).
@@ -42,9 +43,10 @@ from .pairs import (answer_ids, check_pair_columns, isolate_pairs, make_pairs, p
 from .metrics import (entity_interval, hits, iia, isolate_from_answers, logit_diff_share,  # noqa: E402
                       format_interval, natural_variance, null_fraction, paired_difference, score_row,
                       score_table, scores, with_intervals)
-from .train import TrainSettings, fresh_rotation, train_das, train_das_many  # noqa: E402
-from .baselines import (cause_by_attribute, neuron_order, pair_states, pca_directions,  # noqa: E402
-                        random_subspaces, subspace, train_learned_mask, train_side_by_side)
+from .train import TrainSettings, fresh_rotation, train_boundless, train_das, train_das_many  # noqa: E402
+from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, nearest_size,  # noqa: E402
+                        neuron_order, pair_states, pca_directions, random_subspaces, subspace,
+                        train_learned_mask, train_side_by_side, train_sparse_masks)
 from .settings import course_selection, course_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
 from .metrics import disentangle_interval, score_differences  # noqa: E402  (evaluate's controls)

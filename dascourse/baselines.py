@@ -4,13 +4,17 @@ Each is a FixedSubspace, h' = h_base + R_k^T R_k (h_source - h_base), with R_k f
 rows (DAS before training), k standard basis vectors (the best k neurons, ranked as in chapter 2), or the
 top-k principal directions of h_source - h_base. Full patching, h' = h_source (interventions.FullPatch),
 is the case k = d. One baseline is trained: RAVEL's learned neuron mask (`train_learned_mask`), a soft
-mask over the d neurons trained with DAS's loss and budget, scored as the hard mask of its top k neurons.
+mask over the d neurons trained with DAS's loss and budget, scored as the hard mask of its top k neurons;
+and RAVEL's differentiable binary masking as published (`fit_sparse_masks`: an L1 price on the mask, the
+kept set is {i : m_i > 0.5}, the price chosen per target size on validation pairs).
 `cause_by_attribute` measures how much a subspace trained for one attribute moves the others.
 """
+import math
+
 import pandas as pd
 import torch
 
-from .interventions import FixedSubspace, LearnedNeuronMask, check_k, seeded
+from .interventions import FixedSubspace, LearnedNeuronMask, SparseNeuronMask, check_k, seeded
 from .metrics import score_row, scores
 from .neurons import logit_diff_grad, rank_neurons
 from .pairs import answer_ids, source_states
@@ -85,6 +89,61 @@ def train_learned_mask(model, train_pairs: pd.DataFrame, layer: int, k: int, ste
     m = 0.5 everywhere whatever the seed). settings: a TrainSettings instead of the knobs."""
     s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress)
     return train_das(model, train_pairs, layer, None, swap=LearnedNeuronMask(model.config.hidden_size, k), settings=s)
+
+
+# The lambda grid of fit_sparse_masks, a factor ~3 apart. At layer 12 with the course's settings (60 steps),
+# lambda = 0.03 still kept 123 of 576 neurons and 1e-4 kept 461: the grid reaches up to 1.
+SPARSITIES = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+
+
+def train_sparse_masks(model, train_pairs: pd.DataFrame, layer: int, sparsities=SPARSITIES,
+                       temperatures: tuple = (1.0, 0.01), settings: "TrainSettings | None" = None,
+                       **knobs) -> "list[tuple[SparseNeuronMask, list[float]]]":
+    """One SparseNeuronMask per L1 weight in `sparsities`, trained side by side with DAS's loss plus
+    sparsity * sum(m) (train_side_by_side; every run draws the same batches, seeded by settings.seed, so
+    the masks differ by their lambda alone). settings or knobs (steps, lr, ...) as for train_das.
+    Returns [(mask, losses), ...] in the order of `sparsities`."""
+    s = settings_from(settings, **knobs)
+    d = model.config.hidden_size
+    masks = [SparseNeuronMask(d, lam, temperatures) for lam in sparsities]
+    return train_side_by_side(model, train_pairs, layer, masks, [s.seed] * len(masks),
+                              name=f"DBM layer {layer}, {len(masks)} sparsities", settings=s)
+
+
+def nearest_size(kept: list, val_cause: list, k: int) -> int:
+    """The index of the run whose kept size is nearest the target k on a log scale,
+    |log((kept + 1) / (k + 1))| (so 8 and 32 are equally far from 16), ties to the higher validation Cause."""
+    if len(kept) != len(val_cause) or not kept:
+        raise ValueError(f"Need one validation Cause per kept size, got {len(kept)} sizes and {len(val_cause)} scores.")
+    gap = [abs(math.log((n + 1) / (k + 1))) for n in kept]
+    return min(range(len(kept)), key=lambda i: (round(gap[i], 9), -val_cause[i]))
+
+
+def fit_sparse_masks(model, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, layer: int, ks,
+                     sparsities=SPARSITIES, temperatures: tuple = (1.0, 0.01), settings: "TrainSettings | None" = None,
+                     **knobs) -> "tuple[dict, pd.DataFrame]":
+    """RAVEL's differentiable binary masking, one mask per target size k in `ks`: train a mask per lambda
+    in `sparsities` (train_sparse_masks, once for all ks), score each kept set's Cause on `val_pairs`, and
+    for each k choose the lambda whose kept size is nearest k on a log scale, |log((kept + 1) / (k + 1))|,
+    ties to the higher validation Cause. The kept size is learnt and reported, never forced to k.
+
+    Returns ({k: the chosen SparseNeuronMask}, table): one row per lambda with its kept size, validation
+    Cause (val_cause) and final training loss, and a column chosen_for listing the ks it was chosen for."""
+    ks = [ks] if isinstance(ks, int) else list(ks)
+    for k in ks:
+        check_k(k, model.config.hidden_size, "a target size needs 1 <= k <= d = {d} neurons")
+    s = settings_from(settings, **knobs)
+    runs = train_sparse_masks(model, train_pairs, layer, sparsities, temperatures, settings=s)
+    table = pd.DataFrame({
+        "sparsity": [mask.sparsity for mask, _ in runs],
+        "kept": [mask.k for mask, _ in runs],
+        "val_cause": [scores(model, val_pairs, layer, mask.neuron_swap(), s.attribute, keep=(),
+                             template=s.template)["cause"] for mask, _ in runs],
+        "final_loss": [losses[-1] if losses else float("nan") for _, losses in runs],
+    })
+    chosen = {k: runs[nearest_size(list(table["kept"]), list(table["val_cause"]), k)][0] for k in ks}
+    table["chosen_for"] = [[k for k in ks if chosen[k] is mask] for mask, _ in runs]
+    return chosen, table
 
 
 def cause_by_attribute(model, pairs_by_attribute: "dict[str, pd.DataFrame]", layer: int, swaps: dict) -> pd.DataFrame:

@@ -10,6 +10,9 @@ its formula in its docstring:
     FixedSubspace      the same with R_k given and frozen (PCA, best-k neurons)       (chapter 6)
     BoundlessSubspace  h' = h_base + R^T diag(m) R (h_source - h_base), m soft, learnt (chapter 7)
     LearnedNeuronMask  h' = h_base + sigmoid(logits / T) * (h_source - h_base); top k kept (chapter 6)
+    SparseNeuronMask   the same mask with RAVEL's L1 price sparsity * sum(m); the m > 0.5 set is kept
+    PublishedBoundless BoundlessSubspace as Wu et al. 2023 / pyvene train it (two-sided mask, clamped
+                       boundary, linear temperature, its own learning rate for the boundary)
 
 A new kind of intervention is one subclass of `Intervention` (in any file, a notebook included): give it
 forward(h_base, h_source), and `config()` when its constructor takes arguments. Then `train.train_das`
@@ -74,6 +77,11 @@ class Intervention(nn.Module):
     def penalty(self):
         """A price added to the training loss; none by default."""
         return 0.0
+
+    def param_groups(self):
+        """The optimizer's parameter groups (torch.optim's dicts): one group at the training lr by default;
+        an intervention that wants its own learning rate for some parameters returns a group with "lr"."""
+        return [{"params": list(self.parameters())}]
 
     def config(self):
         """The keyword arguments that rebuild this intervention (its tensors come from the state_dict)."""
@@ -342,3 +350,159 @@ class LearnedNeuronMask(Intervention):
 
     def extra_repr(self):
         return f"d={self.d}, k={self.k}, temperature={self.temperature:.3g}"
+
+
+def linear_temperature(temperatures, fraction):
+    """T = first + (last - first) * fraction: the linear schedule RAVEL and pyvene's Boundless tutorial use
+    (torch.linspace(first, last, steps)), at a point `fraction` (0 to 1) of training."""
+    first, last = temperatures
+    return first + (last - first) * fraction
+
+
+def check_temperatures(temperatures, example):
+    """(first, last) must go from high to low, both > 0; `example` is shown in the error."""
+    first, last = temperatures
+    if not first >= last > 0:
+        raise ValueError(f"temperatures={temperatures!r} must go from high to low, both > 0, e.g. {example}.")
+    return float(first), float(last)
+
+
+class SparseNeuronMask(Intervention):
+    """RAVEL's differentiable binary masking (DBM; Huang et al. 2024): a learnt soft mask m over the d
+    neurons with an L1 price on its size, so that the number of neurons kept is learnt, not chosen:
+
+        m_i = sigmoid(logit_i / T),   i = 0 .. d-1
+        forward(h_base, h_source) = h_base + m * (h_source - h_base)
+        penalty() = sparsity * sum_i m_i                 (added to DAS's cross-entropy by train.train)
+        kept set  = {i : m_i > 0.5} = {i : logit_i > 0}  (the same set at every temperature T > 0)
+
+    The logits start at 0 (m = 0.5 everywhere, nothing kept yet); `anneal(fraction)` lowers T linearly from
+    temperatures[0] to temperatures[1], as RAVEL's torch.linspace schedule does (RAVEL's own start and end
+    are a config; these defaults suit the course's 100 Adam steps at lr 3e-3). What is scored is the
+    hard swap `neuron_swap()`: NeuronSwap of the kept set, whose size `k` is reported, never forced.
+    To land near a target size, choose `sparsity` on validation pairs (baselines.fit_sparse_masks).
+
+    d: the hidden size; sparsity: the L1 weight (lambda); temperature: the current T (default the first).
+    """
+
+    def __init__(self, d, sparsity, temperatures=(1.0, 0.01), temperature=None):
+        super().__init__()
+        if not sparsity >= 0:
+            raise ValueError(f"sparsity={sparsity!r} is the L1 weight lambda: pick one >= 0, e.g. 0.01.")
+        self.d, self.sparsity = d, float(sparsity)
+        self.temperatures = check_temperatures(temperatures, "(1.0, 0.01)")
+        self.logits = nn.Parameter(torch.zeros(d))
+        self.temperature = self.temperatures[0] if temperature is None else temperature
+
+    @property
+    def k(self):
+        """The size of the kept set, #{i : m_i > 0.5}: learnt, so it changes while the mask trains."""
+        return int((self.logits > 0).sum())
+
+    def mask(self):
+        """The soft mask m [d] that training patches with: sigmoid(logits / T)."""
+        return torch.sigmoid(self.logits / self.temperature)
+
+    def kept(self):
+        """The 0/1 mask [d] of the kept set {i : m_i > 0.5} (float, on the CPU)."""
+        return (self.logits.detach().cpu() > 0).float()
+
+    def neuron_swap(self):
+        """The intervention that is scored: NeuronSwap(kept()), h' = h_base + kept * (h_source - h_base)."""
+        return NeuronSwap(self.kept()).to(self.logits.device)
+
+    def anneal(self, fraction):
+        """Set T for a point `fraction` (0 to 1) of the way through training (linear_temperature)."""
+        self.temperature = linear_temperature(self.temperatures, fraction)
+
+    def penalty(self):
+        """sparsity * sum_i m_i: RAVEL's L1 price on the mask's size (its get_sparsity_loss)."""
+        return self.sparsity * self.mask().sum()
+
+    def forward(self, h_base, h_source):
+        check_states(h_base, h_source, self.d)
+        return mask_swap(h_base, h_source, self.logits, self.temperature)
+
+    def config(self):
+        return {"d": self.d, "sparsity": self.sparsity, "temperatures": list(self.temperatures),
+                "temperature": self.temperature}
+
+    def extra_repr(self):
+        return f"d={self.d}, sparsity={self.sparsity:g}, kept={self.k}, temperature={self.temperature:.3g}"
+
+
+class PublishedBoundless(BoundlessSubspace):
+    """Boundless DAS as Wu et al. 2023 train it (pyvene's BoundlessRotatedSpaceIntervention and its
+    Boundless DAS tutorial); BoundlessSubspace is the course's earlier variant (one-sided mask, geometric
+    schedule, one learning rate). A full rotation R and a learnt boundary b:
+
+        b   = d * clamp(boundary, 1e-3, 1)
+        m_i = sigmoid(i / T) * sigmoid((b - i) / T),   i = 0 .. d-1   (pyvene's sigmoid_boundary from 0 to b)
+        forward(h_base, h_source) = h_base + R^T diag(m) R (h_source - h_base)
+        loss = cross-entropy of the counterfactual (source's) answer + penalty_weight * boundary
+
+    T falls linearly from temperatures[0] to temperatures[1] (pyvene's tutorial: 50 to 0.1); the boundary
+    trains at its own learning rate lr_boundary (the tutorial's 1e-2; R at the training lr, its 1e-3).
+    Train it with train.train_boundless (plain Cause loss, no Isolate terms).
+
+    The boundary's trajectory: `widths` holds b at the start of every step (anneal appends it), and
+    train_boundless appends the final b. Adam moves `boundary` by about lr_boundary per step at most, so b
+    moves at most steps * lr_boundary * d: `step_limit()` says whether the learnt width is that limit
+    rather than a finding. Note pyvene's mask: m_0 <= 0.5 at every T (sigmoid(0) = 1/2), and at high T
+    the first coordinates are damped too; `learnt_k` (#{i : m_i > 0.5}) counts as the mask is.
+    """
+
+    def __init__(self, d, boundary=0.5, temperatures=(50.0, 0.1), penalty_weight=1.0, lr_boundary=1e-2,
+                 temperature=None):
+        super().__init__(d, boundary, check_temperatures(temperatures, "(50.0, 0.1)"), penalty_weight, temperature)
+        if not lr_boundary > 0:
+            raise ValueError(f"lr_boundary={lr_boundary!r} must be > 0, e.g. 1e-2 (pyvene's tutorial).")
+        self.lr_boundary, self.widths = float(lr_boundary), []
+
+    @property
+    def b(self):
+        """The boundary in coordinates, b = d * clamp(boundary, 1e-3, 1) (the clamp passes no gradient outside)."""
+        return self.d * torch.clamp(self.boundary, 1e-3, 1.0)
+
+    def mask(self):
+        """m_i = sigmoid(i / T) * sigmoid((b - i) / T) for i = 0 .. d-1."""
+        return torch.sigmoid(self.coords / self.temperature) * torch.sigmoid((self.b - self.coords) / self.temperature)
+
+    def anneal(self, fraction):
+        """Record b (the width before this step), then set T linearly for `fraction` (0 to 1) of training."""
+        self.widths.append(self.b.item())
+        self.temperature = linear_temperature(self.temperatures, fraction)
+
+    def param_groups(self):
+        """R at the training lr; the boundary at lr_boundary."""
+        rotation = [p for name, p in self.named_parameters() if name != "boundary"]
+        return [{"params": rotation}, {"params": [self.boundary], "lr": self.lr_boundary}]
+
+    def hard_subspace(self):
+        """FixedSubspace of the rows of R whose m_i > 0.5: the swap with a 0/1 mask (k = learnt_k)."""
+        rows = self.R.detach()[self.mask().detach() > 0.5]
+        if len(rows) == 0:
+            raise ValueError("No coordinate has m_i > 0.5 (the boundary is at its floor): nothing to swap.")
+        return FixedSubspace(self.d, len(rows), rows)
+
+    def step_limit(self):
+        """How far b moved against how far Adam could move it, from `widths` (b before each step, and after):
+
+            moved = |b_end - b_start|,   most = steps * lr_boundary * d,   share = moved / most
+            final_rate = mean |b_{t+1} - b_t| over the last quarter of steps / (lr_boundary * d)
+
+        limited = share > 0.5 and final_rate > 0.5: b went most of the way it could and was still moving
+        at over half the largest step when training stopped, so its end is where the steps ran out."""
+        steps = len(self.widths) - 1
+        if steps < 1:
+            raise ValueError("No trajectory: train it first with dc.train_boundless (it records b per step).")
+        per_step = self.lr_boundary * self.d
+        moved, most = abs(self.widths[-1] - self.widths[0]), steps * per_step
+        tail = self.widths[-(max(steps // 4, 1) + 1):]
+        final_rate = sum(abs(b - a) for a, b in zip(tail, tail[1:])) / (len(tail) - 1) / per_step
+        return {"start": self.widths[0], "end": self.widths[-1], "steps": steps, "moved": moved,
+                "most": most, "share": moved / most, "final_rate": final_rate,
+                "limited": moved / most > 0.5 and final_rate > 0.5}
+
+    def config(self):
+        return {**super().config(), "lr_boundary": self.lr_boundary}

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
 
-from .interventions import Intervention, RotatedSubspace, seeded
+from .interventions import Intervention, PublishedBoundless, RotatedSubspace, seeded
 from .model import torch_module
 from .pairs import answer_ids, check_pair_columns, isolate_pairs, pairs_cache
 from .patching import check_layer
@@ -141,6 +141,31 @@ def train_das_many(model, train_pairs: pd.DataFrame, layer: "int | list[int]", r
                  f"{'MDAS' if s.keep else 'DAS'} {where}, {len(runs)} runs")
 
 
+def train_boundless(model, train_pairs: pd.DataFrame, layer: int, boundary: float = 0.5, lr_boundary: float = 1e-2,
+                    temperatures: tuple = (50.0, 0.1), penalty_weight: float = 1.0, steps: int = 100,
+                    lr: "float | None" = None,
+                    batch_size: int = 16, seed: int = 0, progress: bool = True, attribute: str = "country",
+                    settings: "TrainSettings | None" = None) -> "tuple[PublishedBoundless, list[float]]":
+    """Boundless DAS as published (interventions.PublishedBoundless, pyvene's tutorial's defaults):
+    loss = cross-entropy of the source's answer + penalty_weight * boundary, T linear from
+    temperatures[0] to temperatures[1], R at `lr` (default 1e-3) and the boundary at `lr_boundary` (1e-2), R's start
+    seeded by `seed`. Returns (swap, losses); swap.widths is b before every step and after the last (steps + 1
+    values, to plot), swap.step_limit() whether the end width is where the steps ran out. settings: a
+    TrainSettings instead of the knobs; it must not Isolate (keep=()): the published loss has no such term."""
+    if lr is None:  # the tutorial's 1e-3 without settings; with settings, theirs
+        lr = 1e-3 if settings is None else TrainSettings.lr
+    s = settings_from(settings, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                      attribute=attribute)
+    if s.keep:
+        raise ValueError(f"keep={s.keep}: Boundless DAS as published trains on the Cause loss alone; pass keep=() "
+                         f"(dc.BoundlessSubspace with train_das(..., keep=...) is the multi-task variant).")
+    swap = seeded(PublishedBoundless, model.config.hidden_size, boundary, temperatures, penalty_weight, lr_boundary,
+                  seed=s.seed)
+    swap, losses = train_das(model, train_pairs, layer, None, swap=swap, settings=s)
+    swap.anneal(1.0)  # the last temperature, and the final b on the trajectory
+    return swap, losses
+
+
 def fresh_rotation(model, k: int, seed: int) -> RotatedSubspace:
     """RotatedSubspace(d, k) with a start seeded by `seed`, leaving the caller's random state alone."""
     return seeded(RotatedSubspace, model.config.hidden_size, k, seed=seed)
@@ -209,7 +234,9 @@ def train(model, train_pairs, layers, swaps, seeds, settings, name="DAS"):
     terms = [_cached_term(model, pairs, a, answers, s.template)
              for a, pairs, answers in loss_terms(model, train_pairs, s.attribute, s.keep)]
     row_layers = torch.tensor(layers).repeat_interleave(s.batch_size)  # the layer of each row of a stacked batch
-    opt = torch.optim.Adam([p for swap in swaps for p in swap.parameters()], lr=s.lr)
+    # Each intervention's parameter groups (Intervention.param_groups: one group at s.lr unless it asks for its own).
+    groups = [group for swap in swaps for group in swap.param_groups() if group["params"]]
+    opt = torch.optim.Adam(groups, lr=s.lr)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     losses = [[] for _ in swaps]
     for step in progress_bar(range(s.steps), name, enabled=s.progress):
