@@ -108,7 +108,7 @@ determinism:
 	done
 
 # Chapters 5 and 7's seed spreads (about 25 minutes on 2 cores): chapter 5's training run and chapter 7's three
-# methods for seeds 0, 1 and 2, in the numeric mode, with the settings of dascourse/data/course_settings.json;
+# methods for seeds 0, 1 and 2, in the numeric mode, with the settings of dascourse/data/course_selection.json (dc.course_settings());
 # the chapters show the committed CSVs. Rerun after changing the settings (`make selection`) or the numeric mode.
 .PHONY: seeds
 seeds:
