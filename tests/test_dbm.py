@@ -1,55 +1,27 @@
 """RAVEL's differentiable binary masking (interventions.SparseNeuronMask, baselines.fit_sparse_masks)."""
 import pytest
 import torch
-import torch.nn.functional as F
 
 import dascourse as dc
 
-D, ANSWER_NEURONS = 16, [2, 5, 11]
+from mask_toy import ANSWER_NEURONS, D, toy_iia, train_on_toy
+
+WEAK = 0.1  # the other neurons are read weakly, so that a mask without a price keeps them too
 
 
-def toy_pairs(n, seed):
-    """h_base, h_source [n, D] and a readout [D, 4] that reads mostly ANSWER_NEURONS (the others weakly); a
-    pair's counterfactual label is the readout's answer on h_source."""
-    g = torch.Generator().manual_seed(seed)
-    readout = 0.1 * torch.randn(D, 4, generator=torch.Generator().manual_seed(99))
-    readout[ANSWER_NEURONS] = 3 * torch.randn(len(ANSWER_NEURONS), 4, generator=g)
-    h_base, h_source = torch.randn(2, n, D, generator=g)
-    return h_base, h_source, readout, (h_source @ readout).argmax(-1)
-
-
-def train_on_toy(sparsity, steps=150, lr=0.05, batch_size=32):
-    """train.train's step on the toy: anneal, patch with the soft mask, cross-entropy + penalty, Adam on
-    the module's param_groups."""
-    h_base, h_source, readout, labels = toy_pairs(512, seed=0)
-    mask = dc.SparseNeuronMask(D, sparsity)
-    opt = torch.optim.Adam(mask.param_groups(), lr=lr)
-    g = torch.Generator().manual_seed(1)
-    for step in range(steps):
-        mask.anneal(step / steps)
-        rows = torch.randint(len(labels), (batch_size,), generator=g)
-        loss = F.cross_entropy(mask(h_base[rows], h_source[rows]) @ readout, labels[rows]) + mask.penalty()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return mask
-
-
-def toy_iia(swap, seed=2):
-    h_base, h_source, readout, labels = toy_pairs(256, seed)
-    with torch.no_grad():
-        return ((swap(h_base, h_source) @ readout).argmax(-1) == labels).float().mean().item()
+def train_sparse(sparsity, steps=150):
+    return train_on_toy(dc.SparseNeuronMask(D, sparsity), steps, weak=WEAK)
 
 
 def test_sparsity_learns_the_answer_neurons_and_their_number():
-    mask = train_on_toy(sparsity=0.05)
+    mask = train_sparse(sparsity=0.05)
     assert mask.k == len(ANSWER_NEURONS)  # the size is learnt, not given
     assert mask.kept().nonzero().flatten().tolist() == ANSWER_NEURONS
-    assert toy_iia(mask.neuron_swap()) > 0.8  # the weakly read neurons decide a few labels
+    assert toy_iia(mask.neuron_swap(), weak=WEAK) > 0.8  # the weakly read neurons decide a few labels
 
 
 def test_kept_size_falls_as_the_price_rises():
-    sizes = [train_on_toy(sparsity).k for sparsity in (0.0, 0.05, 5.0)]
+    sizes = [train_sparse(sparsity).k for sparsity in (0.0, 0.05, 5.0)]
     assert sizes[0] > len(ANSWER_NEURONS)  # no price: weakly read neurons are kept too
     assert sizes[1] == len(ANSWER_NEURONS) and sizes[2] == 0
 
@@ -82,7 +54,7 @@ def test_temperature_falls_linearly():
 
 
 def test_sparse_mask_saves_and_loads(tmp_path):
-    mask = train_on_toy(sparsity=0.05, steps=20)
+    mask = train_sparse(sparsity=0.05, steps=20)
     dc.save_intervention(tmp_path / "dbm.pt", mask, model="toy", layer=0)
     loaded, metadata = dc.load_intervention(tmp_path / "dbm.pt")
     assert type(loaded) is dc.SparseNeuronMask and loaded.sparsity == 0.05 and metadata["k"] == mask.k

@@ -1,7 +1,6 @@
 """The learned neuron mask (interventions.LearnedNeuronMask, chapter 6's trained control)."""
 import pytest
 import torch
-import torch.nn.functional as F
 
 import dascourse as dc
 
@@ -9,39 +8,12 @@ from dascourse.baselines import train_learned_mask
 from dascourse.interventions import LearnedNeuronMask, NeuronSwap
 from dascourse.storage import load_intervention, save_intervention
 
-D, ANSWER_NEURONS = 16, [2, 5, 11]
+from mask_toy import ANSWER_NEURONS, D, toy_iia
+from mask_toy import train_on_toy as train_mask_on_toy
 
 
-def toy_pairs(n, seed):
-    """h_base, h_source [n, D] and a readout [D, 4] that reads only ANSWER_NEURONS: the counterfactual
-    label of a pair is the readout's answer on h_source."""
-    g = torch.Generator().manual_seed(seed)
-    readout = torch.zeros(D, 4)
-    readout[ANSWER_NEURONS] = 3 * torch.randn(len(ANSWER_NEURONS), 4, generator=g)
-    h_base, h_source = torch.randn(2, n, D, generator=g)
-    return h_base, h_source, readout, (h_source @ readout).argmax(-1)
-
-
-def train_on_toy(steps=60, lr=0.05, batch_size=32):
-    """The loop train_das runs, on the toy: anneal, patch with the soft mask, cross-entropy, step."""
-    h_base, h_source, readout, labels = toy_pairs(512, seed=0)
-    mask = LearnedNeuronMask(D, k=len(ANSWER_NEURONS))
-    opt = torch.optim.Adam(mask.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(1)
-    for step in range(steps):
-        mask.anneal(step / steps)
-        rows = torch.randint(len(labels), (batch_size,), generator=g)
-        loss = F.cross_entropy(mask(h_base[rows], h_source[rows]) @ readout, labels[rows]) + mask.penalty()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return mask
-
-
-def toy_iia(swap, seed=2):
-    h_base, h_source, readout, labels = toy_pairs(256, seed)
-    with torch.no_grad():
-        return ((swap(h_base, h_source) @ readout).argmax(-1) == labels).float().mean().item()
+def train_on_toy(steps=60):
+    return train_mask_on_toy(LearnedNeuronMask(D, k=len(ANSWER_NEURONS)), steps)
 
 
 def test_learned_mask_finds_the_answer_neurons_and_beats_random_masks():
