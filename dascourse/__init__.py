@@ -47,7 +47,7 @@ from .train import TrainSettings, fresh_rotation, train_boundless, train_das, tr
 from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, nearest_size,  # noqa: E402
                         neuron_order, pair_states, pca_directions, random_subspaces, subspace,
                         train_learned_mask, train_side_by_side, train_sparse_masks)
-from .settings import course_selection, course_settings  # noqa: E402
+from .settings import course_selection, course_settings, multitask_settings  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
 from .metrics import disentangle_interval, score_differences  # noqa: E402  (evaluate's controls)
 

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .metrics import score_row, scores
+from .metrics import paired_difference, score_row, scores
 from .pairs import isolate_pairs, make_pairs, split_by_city
 from .train import train_das_many
 
@@ -137,3 +137,56 @@ def make_validation_pairs(model, fit, val, attribute, n_pairs, what):
             raise ValueError(f"{what}: all {role} entities share one {attribute!r} (first token), so no pair can "
                              f"change it; add entities with other values.")
     return fit_pairs, val_pairs
+
+
+def seed_mean_hits(runs, name="cause"):
+    """The per-pair hit rate over seeds: runs' hits_<name> strings ("0110", one per seed) averaged, [pairs]."""
+    return np.mean([[int(c) for c in text] for text in runs[f"hits_{name}"]], axis=0)
+
+
+def choose_das(rows, pairs, method="DAS"):
+    """The smallest subspace that carries the attribute (chapters 5-6), from validation rows of
+    course_grid (columns method, layer, k, seed, cause, hits_cause) and the pairs the hits refer to
+    (pairs["cause"] = [[base, source], ...]):
+
+        at each layer:  k* = argmax_k mean_s Cause(k, s)       (ties: the smaller k)
+                        chosen k = the smallest k whose seed-averaged per-pair hits minus k*'s have a paired
+                                   95% entity interval (`paired_difference`) reaching 0: no smaller k that
+                                   the validation pairs can tell from the best
+        layer        =  the one whose k* has the highest mean Cause
+
+    Returns {"layer", "k", "best_k", "mean_val_cause", "mean_val_isolate", "mean_val_disentangle",
+    "minus_best": (diff, lo, hi), "rule", "per_layer": [the same for every layer]}."""
+    base, source = (np.array([p[i] for p in pairs["cause"]]) for i in (0, 1))
+    per_layer = []
+    for layer, at_layer in rows[rows.method == method].groupby("layer", sort=True):
+        means = at_layer.groupby("k")[["cause", "isolate", "disentangle"]].mean()
+        best_k = int(means["cause"].idxmax())  # idxmax keeps the first (smallest) k of a tie
+        best = seed_mean_hits(at_layer[at_layer.k == best_k])
+        for k in sorted(means.index):
+            diff, lo, hi = paired_difference(seed_mean_hits(at_layer[at_layer.k == k]), best, base, source)
+            if hi >= 0:
+                break
+        per_layer.append({"layer": int(layer), "k": int(k), "best_k": best_k,
+                          "mean_val_cause": round(float(means.loc[k, "cause"]), 4),
+                          "mean_val_isolate": round(float(means.loc[k, "isolate"]), 4),
+                          "mean_val_disentangle": round(float(means.loc[k, "disentangle"]), 4),
+                          "best_mean_val_cause": round(float(means.loc[best_k, "cause"]), 4),
+                          "minus_best": [round(v, 4) for v in (diff, lo, hi)]})
+    choice = max(per_layer, key=lambda c: (c["best_mean_val_cause"], -c["layer"]))
+    return {**choice, "rule": "smallest k whose validation Cause minus the best k's has a paired 95% interval "
+                              "reaching 0, at the layer with the highest best-k Cause", "per_layer": per_layer}
+
+
+def choose_mdas(rows, method="MDAS"):
+    """Multi-task DAS's settings (chapter 7, "can the country be moved alone?"): the (layer, k) with the
+    highest mean validation Disentangle over seeds. Returns {"layer", "k", "mean_val_cause",
+    "mean_val_isolate", "mean_val_disentangle", "on_edge" (k is the grid's smallest or largest), "rule"}."""
+    runs = rows[rows.method == method]
+    means = runs.groupby(["layer", "k"])[["cause", "isolate", "disentangle"]].mean()
+    layer, k = means["disentangle"].idxmax()
+    best = means.loc[(layer, k)]
+    return {"layer": int(layer), "k": int(k), "mean_val_cause": round(float(best["cause"]), 4),
+            "mean_val_isolate": round(float(best["isolate"]), 4),
+            "mean_val_disentangle": round(float(best["disentangle"]), 4),
+            "on_edge": bool(k in (runs.k.min(), runs.k.max())), "rule": "highest mean validation Disentangle"}

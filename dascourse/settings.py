@@ -1,11 +1,11 @@
 """The course's DAS settings (layer, k, learning rate, batch size, steps), chosen once on validation data.
 
-`make selection` runs `python -m dascourse select` on the course's city table (validation entities carved
+`make selection` runs tools/course_grid.py on the course's city table (validation entities carved
 out of the training entities; the held-out ones never touched) and commits its output:
 dascourse/data/course_selection.csv (one row per configuration and seed) and course_selection.json (its
-JSON line: the best configuration by mean validation Cause over seeds). The training, evaluation and
-multi-task chapters read it with `course_settings()`, so that they use one configuration, and the book
-page "How the settings were chosen" shows the sweep.
+choices: plain DAS's smallest k that carries the country, multi-task DAS's best validation Disentangle).
+The training and evaluation chapters read the first with `course_settings()`, the multi-task chapter the
+second with `multitask_settings()`, and the book page "How the settings were chosen" shows the grid.
 """
 import io
 import json
@@ -26,11 +26,19 @@ def course_selection() -> "tuple[pd.DataFrame, dict]":
 
 
 def course_settings() -> dict:
-    """{"layer", "k", "lr", "batch_size", "steps"}: the best configuration of the committed sweep (mean
-    validation Cause over seeds), trained for the sweep's number of steps."""
-    rows, summary = course_selection()
-    best = summary["best"]
-    steps = rows["steps"].unique()
-    if len(steps) != 1:
-        raise ValueError(f"dascourse/data/{SELECTION_CSV} mixes step counts {sorted(steps)}: rerun `make selection`.")
-    return {key: best[key] for key in ("layer", "k", "lr", "batch_size")} | {"steps": int(steps[0])}
+    """{"layer", "k", "lr", "batch_size", "steps"} of plain DAS (chapters 5-6): the smallest k that carries
+    the country on validation cities (selection.choose_das), as committed by `make selection`."""
+    return _settings("das")
+
+
+def multitask_settings() -> dict:
+    """{"layer", "k", "lr", "batch_size", "steps"} of multi-task DAS (chapter 7): the (layer, k) with the
+    highest mean validation Disentangle (selection.choose_mdas), as committed by `make selection`."""
+    return _settings("mdas")
+
+
+def _settings(method):
+    _, summary = course_selection()
+    if method not in summary:
+        raise ValueError(f"dascourse/data/{SELECTION_JSON} has no {method!r} choice: rerun `make selection`.")
+    return {key: summary[method][key] for key in ("layer", "k", "lr", "batch_size", "steps")}
