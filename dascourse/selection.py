@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .grid_files import seed_mean_hits
 from .metrics import paired_difference, score_row, scores
 from .pairs import isolate_pairs, make_pairs, split_by_city
 from .train import train_das_many
@@ -137,11 +138,6 @@ def make_validation_pairs(model, fit, val, attribute, n_pairs, what):
             raise ValueError(f"{what}: all {role} entities share one {attribute!r} (first token), so no pair can "
                              f"change it; add entities with other values.")
     return fit_pairs, val_pairs
-
-
-def seed_mean_hits(runs, name="cause"):
-    """The per-pair hit rate over seeds: runs' hits_<name> strings ("0110", one per seed) averaged, [pairs]."""
-    return np.mean([[int(c) for c in text] for text in runs[f"hits_{name}"]], axis=0)
 
 
 def choose_das(rows, pairs, method="DAS"):
