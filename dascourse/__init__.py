@@ -48,7 +48,7 @@ from .baselines import (SPARSITIES, cause_by_attribute, fit_sparse_masks, neares
                         neuron_order, pair_states, pca_directions, random_subspaces, subspace,
                         train_learned_mask, train_side_by_side, train_sparse_masks)
 from .settings import course_selection, course_settings, multitask_settings  # noqa: E402
-from .grid_files import grid_difference, load_grid, seed_mean_hits  # noqa: E402
+from .grid_files import grid_difference, load_grid, read_rows, seed_mean_hits  # noqa: E402
 from .splits import course_facts, course_split  # noqa: E402
 from .metrics import disentangle_interval, score_differences  # noqa: E402  (evaluate's controls)
 

@@ -29,7 +29,15 @@ def load_grid(name: str) -> "tuple[pd.DataFrame, dict]":
     if name not in FILES:
         raise ValueError(f"name={name!r}: use one of {sorted(FILES)}.")
     csv, js = (resources.files("dascourse").joinpath("data", f).read_text(encoding="utf-8") for f in FILES[name])
-    return pd.read_csv(io.StringIO(csv)), json.loads(js)
+    return read_rows(io.StringIO(csv)), json.loads(js)
+
+
+def read_rows(path_or_buffer) -> pd.DataFrame:
+    """A grid CSV with its hits_<score> columns kept as text (read as numbers, "0110" would lose its 0s)."""
+    header = pd.read_csv(path_or_buffer, nrows=0).columns
+    if hasattr(path_or_buffer, "seek"):
+        path_or_buffer.seek(0)
+    return pd.read_csv(path_or_buffer, dtype={c: str for c in header if c.startswith("hits_")})
 
 
 def seed_mean_hits(runs: pd.DataFrame, score: str = "cause") -> np.ndarray:
