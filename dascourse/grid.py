@@ -63,8 +63,9 @@ class Grid:
     keep); template: the prompts; n_isolate: Isolate's pairs per attribute; log: where progress lines go."""
 
     def __init__(self, model, fit_pairs, knobs, cache, seeds, attribute="country", keep=(), isolate=None,
-                 template=0, n_isolate=128, log=None):
+                 template=0, n_isolate=128, log=None, mdas_seeds=None):
         self.model, self.fit_pairs, self.knobs, self.seeds = model, fit_pairs, dict(knobs), tuple(seeds)
+        self.mdas_seeds = self.seeds if mdas_seeds is None else tuple(mdas_seeds)
         self.cache, self.attribute, self.keep, self.template = Path(cache), attribute, tuple(keep), template
         self.isolate = self.keep if isolate is None else tuple(isolate)
         self.n_isolate, self.log = n_isolate, log or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -76,14 +77,15 @@ class Grid:
 
     def runs(self, layer, ks, mdas=False):
         """{(k, seed): trained swap}: one stack of DAS (or, mdas=True, MDAS keeping self.keep) at `layer`."""
-        seeds = "-".join(map(str, self.seeds))
+        run_seeds = self.mdas_seeds if mdas else self.seeds
+        seeds = "-".join(map(str, run_seeds))
         path = self.cache / (f"{'mdas' if mdas else 'das'}_L{layer}_k{'-'.join(map(str, ks))}_s{seeds}"
                              f"_steps{self.knobs['steps']}.pt")
         if path.exists():
             states = torch.load(path)
             return {(k, s): _load(fresh_rotation(self.model, k, s), states[(k, s)]) for k, s in states}
         start = time.time()
-        runs = [(k, s) for k in ks for s in self.seeds]
+        runs = [(k, s) for k in ks for s in run_seeds]
         settings = self._settings(keep=self.keep if mdas else ())
         trained = train_das_many(self.model, self.fit_pairs, layer, runs, settings=settings)
         swaps = {run: swap for run, (swap, _) in zip(runs, trained)}
