@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 
 import dascourse as dc
-from dascourse.selection import choose_das, choose_mdas, rotation_scores, split_three_ways
+from dascourse.selection import choose_das, choose_mdas, pair_lists, result_row, rotation_scores, split_three_ways
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEP = ("continent", "language")
@@ -53,24 +53,6 @@ KNOBS = dict(lr=3e-3, batch_size=16, steps=100)
 VAL_PAIRS, HELD_OUT_PAIRS = 256, 256  # Cause's pairs
 ISOLATE_PAIRS = 128  # per kept attribute: Isolate's seeded sample (half of Cause's, to keep the grid near an hour)
 MASK_SPARSITIES = (0.03, 0.1, 0.2, 0.3)
-
-
-def hits_text(correct):
-    """Per-pair 0/1 hits as one string, e.g. "0110" (the CSV stays one row per run)."""
-    return "".join(str(int(v)) for v in correct)
-
-
-def result_row(result):
-    """A rotation_scores result as CSV columns: the scores with intervals, and hits_<score> strings."""
-    row = {key: round(float(v), 4) for key, v in dc.score_row(result).items()}
-    row.update({f"hits_{name}": hits_text(c) for name, c in result["correct"].items()})
-    row["n_entities"] = result["n_entities_scored"]["cause"]
-    return row
-
-
-def pair_lists(result):
-    """{score: [[base, source], ...]}: the pairs each score's hits refer to (the same for every swap)."""
-    return {name: [[b, s] for b, s in zip(p["base"], p["source"])] for name, p in result["scored"].items()}
 
 
 class Grid:
