@@ -29,13 +29,13 @@ def facts(rows, summary, seconds_all):
     """The run in one paragraph: what was trained, on what, scored on what, and how long it took."""
     count = rows.groupby("method").size()
     kept = [name for name in summary["pairs"] if name != "cause"]
-    isolate = " and ".join(f"{len(summary['pairs'][a])} for {a}" for a in kept)
+    isolate = " and ".join(f"{len(summary['pairs'][a])} pairs for {a}" for a in kept)
     return (f"Grid of {count.get('DAS', 0)} DAS runs (layers {_list(summary['layers'])}, k "
             f"{_list(summary['das_ks'])}) and {count.get('MDAS', 0)} multi-task DAS runs (k {_list(summary['mdas_ks'])}, "
             f"keeping {_list(summary['keep'])}), seeds {_list(summary['seeds'])}, each {summary['steps']} steps of "
             f"{summary['batch_size']} pairs at lr {summary['lr']:g}, trained on {summary['n_fit_pairs']} pairs of "
             f"{summary['n_fit_entities']} fit cities and scored on {summary['n_val_pairs']} pairs of "
-            f"{summary['n_val_entities']} validation cities (Isolate on {isolate} of them); the "
+            f"{summary['n_val_entities']} validation cities (Isolate on {isolate}); the "
             f"{summary['n_held_out_entities']} held-out cities were not used to choose. Training and validation "
             f"scores took {summary['seconds'] / 60:.0f} min on 2 CPU cores ({summary['seconds']:.0f} s); with "
             f"chapter 6's k curve on held-out cities, the whole `make selection` took {seconds_all / 60:.0f} min "
