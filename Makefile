@@ -22,6 +22,7 @@ help:
 	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 70 min)"
 	@echo "make seeds           chapter 7's seed spread, as CSV"
 	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
 	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
@@ -130,6 +131,13 @@ evaluation:
 learning-curve:
 	env $(NUMERIC_ENV) $(PYTHON) tools/learning_curve.py --sizes 10,20,40,80,all --seeds 0,1 \
 	  --out dascourse/data/learning_curve.csv
+
+# The tables' sources (about 3 seconds; dascourse/data/README.md): every row of cities.csv checked against its
+# GeoNames record and CLDR's official languages, written to cities_sources.csv, and countries.csv generated from
+# the same sources. Fails on a disagreement without a decision (DECISIONS in tools/check_cities.py).
+.PHONY: tables
+tables:
+	$(PYTHON) -m tools.check_cities
 
 # The course's settings and chapter 6's k curve, from one grid (tools/course_grid.py; about 70 minutes on 2 cores):
 # on the city table's training cities (a fifth of them for validation; chapter 5's held-out cities never used

@@ -8,12 +8,12 @@ never touches them. The remaining training entities are split once more, the sam
     validation entities  -> validation pairs (base and source both validation entities)
 
 For each configuration c = (layer, k, lr, batch_size) and seed s, R_k is trained on the fit pairs, and
-h' = swap(h_base, h_source) at `layer` is scored on the validation pairs (one row per run, `result_row`):
+h' = swap(h_base, h_source) at `layer` is scored on the validation pairs (one row per run, grid.result_row):
 
     cause(c, s)                  IIA of `attribute`, with a 95% interval resampling entities
     <a>(c, s)                    Isolate of each kept attribute a (--keep), and isolate = their mean
     disentangle(c, s)          = (cause + isolate) / 2
-    hits_<score>                 the per-pair 0/1 hits, on the pairs of `pair_lists` (the same for every run)
+    hits_<score>                 the per-pair 0/1 hits, on the pairs of grid.pair_lists (the same for every run)
 
 The choice follows the question asked (the course's chapters ask the same two):
 
@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from .grid_files import seed_mean_hits
-from .metrics import disentangle_interval, entity_interval, paired_difference, score_row, scores
+from .metrics import disentangle_interval, entity_interval, paired_difference, scores
 from .pairs import isolate_pairs, make_pairs, split_by_city
 from .train import train_das_many
 
@@ -78,9 +78,11 @@ def grid_search(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, k
                 progress=True):
     """Train every configuration of `configs` with every seed on `fit_pairs`, score each on `val_pairs`
     (rotation_scores); one row per (configuration, seed): method ("MDAS" with `keep`, else "DAS"), the
-    configuration, seed, steps, `result_row`'s scores and hits, few_pairs and train_seconds. Returns (rows,
-    pairs): pairs = `pair_lists`, the validation pairs the hits refer to. Runs sharing (lr, batch_size) train
-    stacked."""
+    configuration, seed, steps, grid.result_row's scores and hits (as tools/course_grid.py's rows), few_pairs and
+    train_seconds. Returns (rows, pairs): pairs = grid.pair_lists, the validation pairs the hits refer to. Runs
+    sharing (lr, batch_size) train stacked."""
+    from .grid import pair_lists, result_row  # here: grid.py imports rotation_scores from this module
+
     groups = {}
     for c in configs:
         groups.setdefault((c["lr"], c["batch_size"]), []).extend({**c, "seed": s} for s in seeds)
@@ -102,25 +104,6 @@ def grid_search(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, k
         bar.set_postfix_str("")
     bar.close()
     return pd.DataFrame(rows), pairs
-
-
-def hits_text(correct):
-    """Per-pair 0/1 hits as one string, e.g. "0110" (the CSV stays one row per run)."""
-    return "".join(str(int(v)) for v in correct)
-
-
-def result_row(result):
-    """A rotation_scores result as CSV columns: cause, cause_lo, cause_hi, per kept attribute a: a, a_lo, a_hi,
-    then isolate and disentangle (`score_row`), hits_<score> strings (`hits_text`) and n_entities (Cause's)."""
-    row = {key: round(float(v), 4) for key, v in score_row(result).items()}
-    row.update({f"hits_{name}": hits_text(c) for name, c in result["correct"].items()})
-    row["n_entities"] = result["n_entities_scored"]["cause"]
-    return row
-
-
-def pair_lists(result):
-    """{score: [[base, source], ...]}: the pairs each score's hits refer to (the same for every swap)."""
-    return {name: [[b, s] for b, s in zip(p["base"], p["source"])] for name, p in result["scored"].items()}
 
 
 def configuration_means(rows, knobs=("layer", "k", "lr", "batch_size")):

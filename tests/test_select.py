@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import dascourse as dc
+from dascourse import grid as grid_module
 from dascourse import selection as sel
 from dascourse.interventions import FullPatch
 from dascourse.pairs import make_pairs, split_by_city
@@ -118,10 +119,10 @@ def test_result_row_keeps_the_hits_of_the_pairs_it_names():
               "correct": {"cause": np.array([True, False]), "continent": np.array([True])},
               "scored": {"cause": pd.DataFrame({"base": ["a", "b"], "source": ["b", "c"]}),
                          "continent": pd.DataFrame({"base": ["a"], "source": ["c"]})}}
-    row = sel.result_row(result)
+    row = grid_module.result_row(result)
     assert row["hits_cause"] == "10" and row["hits_continent"] == "1" and row["n_entities"] == 3
     assert (row["cause"], row["cause_lo"], row["continent_hi"], row["disentangle"]) == (0.5, 0.2, 1.0, 0.75)
-    assert sel.pair_lists(result) == {"cause": [["a", "b"], ["b", "c"]], "continent": [["a", "c"]]}
+    assert grid_module.pair_lists(result) == {"cause": [["a", "b"], ["b", "c"]], "continent": [["a", "c"]]}
 
 
 def test_sweep_trains_runs_sharing_lr_and_batch_size_together(model, monkeypatch):
