@@ -146,7 +146,8 @@ def choose_das(rows, pairs, method="DAS"):
                         chosen k = the smallest k whose seed-averaged per-pair hits minus k*'s have a paired
                                    95% entity interval (`paired_difference`) reaching 0: no smaller k that
                                    the validation pairs can tell from the best
-        layer        =  the one whose k* has the highest mean Cause
+        layer        =  the one whose chosen k is smallest (the smallest subspace that carries it);
+                        ties: the higher mean Cause at the chosen k
 
     Returns {"layer", "k", "best_k", "mean_val_cause", "mean_val_isolate", "mean_val_disentangle" (None where
     nothing was kept), "minus_best": (diff, lo, hi), "rule", "per_layer": [the same for every layer]}."""
@@ -166,9 +167,10 @@ def choose_das(rows, pairs, method="DAS"):
                           "mean_val_disentangle": _mean_at(means, k, "disentangle"),
                           "best_mean_val_cause": round(float(means.loc[best_k, "cause"]), 4),
                           "minus_best": [round(v, 4) for v in (diff, lo, hi)]})
-    choice = max(per_layer, key=lambda c: (c["best_mean_val_cause"], -c["layer"]))
-    return {**choice, "rule": "smallest k whose validation Cause minus the best k's has a paired 95% interval "
-                              "reaching 0, at the layer with the highest best-k Cause", "per_layer": per_layer}
+    choice = min(per_layer, key=lambda c: (c["k"], -c["mean_val_cause"], c["layer"]))
+    return {**choice, "rule": "at each layer, the smallest k whose validation Cause minus the best k's has a "
+                              "paired 95% interval reaching 0; the layer where that k is smallest (ties: the "
+                              "higher Cause)", "per_layer": per_layer}
 
 
 def choose_mdas(rows, method="MDAS"):

@@ -74,6 +74,9 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=ROOT / "dascourse" / "data", type=Path)
     parser.add_argument("--cache", default=ROOT / "_build" / "course_grid", type=Path)
     parser.add_argument("--smoke", action="store_true", help="2 steps, seed 0, layers 8 and 12, few k: a check")
+    parser.add_argument("--reuse-selection", action="store_true",
+                        help="read the validation rows from --out-dir's course_selection.csv instead of scoring them "
+                             "again (after a change of the choice rules: the choices and the k curve are redone)")
     args = parser.parse_args(argv)
     layers, das_ks, mdas_ks, seeds, mdas_seeds, knobs = LAYERS, DAS_KS, MDAS_KS, SEEDS, MDAS_SEEDS, dict(KNOBS)
     mdas_layers, mask_seeds = MDAS_LAYERS, MASK_SEEDS
@@ -95,10 +98,15 @@ def main(argv=None):
     grid = Grid(model, fit_pairs, knobs, args.cache, seeds, keep=KEEP, n_isolate=ISOLATE_PAIRS,
                 mdas_seeds=mdas_seeds)
 
-    rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers)
-    rows = pd.DataFrame(rows)
+    if args.reuse_selection:  # the same rows a full run scores (deterministic), read back with their hits
+        rows = dc.read_rows(args.out_dir / "course_selection.csv")
+        previous = json.loads((args.out_dir / "course_selection.json").read_text(encoding="utf-8"))
+        val_pair_lists, select_seconds = previous["pairs"], previous["seconds"]
+    else:
+        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers)
+        rows = pd.DataFrame(rows)
+        select_seconds = round(time.time() - start, 1)
     das, mdas = choose_das(rows, val_pair_lists), choose_mdas(rows)
-    select_seconds = round(time.time() - start, 1)
     grid.log(f"DAS: layer {das['layer']}, k {das['k']}; MDAS: layer {mdas['layer']}, k {mdas['k']} ({select_seconds} s)")
     curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks, mask_seeds=mask_seeds)
     curve = pd.DataFrame(curve)
