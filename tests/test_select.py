@@ -63,13 +63,15 @@ def test_choose_das_keeps_the_best_k_when_every_smaller_k_is_clearly_below():
     assert (choice["k"], choice["best_k"], choice["minus_best"]) == (16, 16, [0.0, 0.0, 0.0])
 
 
-def test_choose_das_ties_go_to_the_smaller_k_and_layer_and_the_layer_is_the_best_k_s():
+def test_choose_das_takes_the_layer_with_the_smallest_sufficient_k_and_ties_go_to_the_smaller_k_and_layer():
     rows = grid(run_rows("DAS", 3, 4, 0.5), run_rows("DAS", 3, 16, 0.5),        # a tie: k* = 4
-                run_rows("DAS", 5, 4, 0.2), run_rows("DAS", 5, 16, 0.9),        # layer 5's k* = 16 is the best
+                run_rows("DAS", 5, 4, 0.2), run_rows("DAS", 5, 16, 0.9),        # layer 5's k* = 16 has the best Cause
                 run_rows("MDAS", 5, 4, 1.0))                                   # another method: ignored
     choice = sel.choose_das(rows, {"cause": PAIRS})
     assert [(c["layer"], c["best_k"], c["k"]) for c in choice["per_layer"]] == [(3, 4, 4), (5, 16, 16)]
-    assert (choice["layer"], choice["k"]) == (5, 16)
+    assert (choice["layer"], choice["k"]) == (3, 4)  # the smallest subspace that carries it, not the best Cause
+    same_k = sel.choose_das(grid(run_rows("DAS", 3, 4, 0.4), run_rows("DAS", 5, 4, 0.6)), {"cause": PAIRS})
+    assert same_k["layer"] == 5  # equal k: the higher Cause
     tied = sel.choose_das(grid(run_rows("DAS", 3, 4, 0.5), run_rows("DAS", 5, 4, 0.5)), {"cause": PAIRS})
     assert tied["layer"] == 3
 
