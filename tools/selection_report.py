@@ -31,8 +31,9 @@ def facts(rows, summary, seconds_all):
     kept = [name for name in summary["pairs"] if name != "cause"]
     isolate = " and ".join(f"{len(summary['pairs'][a])} pairs for {a}" for a in kept)
     return (f"Grid of {count.get('DAS', 0)} DAS runs (layers {_list(summary['layers'])}, k "
-            f"{_list(summary['das_ks'])}) and {count.get('MDAS', 0)} multi-task DAS runs (k {_list(summary['mdas_ks'])}, "
-            f"keeping {_list(summary['keep'])}), seeds {_list(summary['seeds'])}, each {summary['steps']} steps of "
+            f"{_list(summary['das_ks'])}, seeds {_list(summary['seeds'])}) and {count.get('MDAS', 0)} multi-task DAS "
+            f"runs (layers {_list(summary['mdas_layers'])}, k {_list(summary['mdas_ks'])}, seeds "
+            f"{_list(summary['mdas_seeds'])}, keeping {_list(summary['keep'])}), each {summary['steps']} steps of "
             f"{summary['batch_size']} pairs at lr {summary['lr']:g}, trained on {summary['n_fit_pairs']} pairs of "
             f"{summary['n_fit_entities']} fit cities and scored on {summary['n_val_pairs']} pairs of "
             f"{summary['n_val_entities']} validation cities (Isolate on {isolate}); the "
