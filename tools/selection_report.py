@@ -23,6 +23,7 @@ from dascourse.selection import grid_scores
 
 OUT = Path(__file__).resolve().parents[1] / "book" / "generated" / "selection_table.md"
 METHODS = ("DAS", "MDAS", "random subspace", "full patching")
+BUDGET = 3600  # seconds on 2 CPU cores: issue 26's budget for the grid
 
 
 def facts(rows, summary, seconds_all):
@@ -40,7 +41,8 @@ def facts(rows, summary, seconds_all):
             f"{summary['n_held_out_entities']} held-out cities were not used to choose. Training and validation "
             f"scores took {summary['seconds'] / 60:.0f} min on 2 CPU cores ({summary['seconds']:.0f} s); with "
             f"chapter 6's k curve on held-out cities, the whole `make selection` took {seconds_all / 60:.0f} min "
-            f"({seconds_all:.0f} s).")
+            f"({seconds_all:.0f} s), {'within' if seconds_all <= BUDGET else 'over'} the {BUDGET // 60} min "
+            f"budgeted for it.")
 
 
 def choices(summary):
@@ -62,7 +64,8 @@ def layer_table(scores, rows, summary, layer):
     at_layer = rows[rows.layer == layer]
     best = at_layer[(at_layer.method == "DAS") & (at_layer.k == mine["best_k"])]
     n_isolate = len({city for a, pairs in summary["pairs"].items() if a != "cause" for pair in pairs for city in pair})
-    lines = [f"**Layer {layer}.** Best DAS k by mean Cause: {mine['best_k']}; the smallest k the validation pairs "
+    largest = " (the grid's largest)" if mine["best_k"] == max(summary["das_ks"]) else ""
+    lines = [f"**Layer {layer}.** Best DAS k by mean Cause: {mine['best_k']}{largest}; the smallest k the validation pairs "
              f"cannot tell from it: {mine['k']} (Cause minus the best k's {dc.format_interval(*mine['minus_best'])}).",
              "", f"| method | k | Cause [95%] | Cause of each seed | Isolate [95%] | Disentangle [95%] | "
              f"Cause minus DAS k = {mine['best_k']} [paired 95%] |", "|:---|---:|:---|:---|:---|:---|:---|"]
