@@ -261,7 +261,7 @@ CLAIMS = [
                  Csv("course_selection.csv", ["cause", "isolate"], {"method": "full patching", "layer": 12})])),
     Claim("book/settings.md", "Disentangle, 0.60 (Cause 0.44, Isolate 0.77), is at **layer 12, k = 64**",
           Json("course_selection.json", ["mdas"]), integers=True),
-    Claim("book/settings.md", "(Cause on 256 pairs,", Json("course_selection.json", ["n_val_pairs"]), integers=True),
+    Claim("book/settings.md", "(Cause on 256 pairs;", Json("course_selection.json", ["n_val_pairs"]), integers=True),
     Claim("book/settings.md", "Fixed at lr 3e-3 and 16 pairs per step", Json("course_selection.json", ["batch_size"]),
           integers=True),
     Claim("book/settings.md", "100 steps of 16 pairs for every run",
