@@ -507,8 +507,9 @@ FIGURES = {
                          "values (Isolate)."),
     "selection": (selection,
                   "Nine panels: validation Cause, Isolate and Disentangle (rows) against k on a log axis from 1 to "
-                  "576, at layers 8, 12 and 16 (columns). Plain DAS and multi-task DAS are lines through the mean "
-                  "of three seeds with 95% entity intervals, a random subspace of each k a dashed grey line, full "
+                  "576, at layers 8, 12 and 16 (columns). Plain DAS (three seeds) and multi-task DAS (two seeds, "
+                  "layers 8 and 12) are lines through the seeds' mean with 95% entity intervals, a random subspace "
+                  "of each k a dashed grey line, full "
                   "patching (k = 576) a diamond and a dotted line; the chosen DAS and multi-task DAS settings are "
                   "circled."),
     "learning_curve": (learning_curve,

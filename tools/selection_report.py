@@ -15,31 +15,44 @@ The chosen DAS and MDAS rows are bold. A repository tool (run from the repositor
     python -m tools.selection_report          # rewrite the table
     python -m tools.selection_report --check  # exit 1 if the committed table disagrees with the grid
 """
+import re
 import sys
 from pathlib import Path
 
 import dascourse as dc
 from dascourse.selection import grid_scores
 
-OUT = Path(__file__).resolve().parents[1] / "book" / "generated" / "selection_table.md"
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "book" / "generated" / "selection_table.md"
+LOG = ROOT / "dascourse" / "data" / "course_selection_log.txt"  # the grid's log: each stack's training time
 METHODS = ("DAS", "MDAS", "random subspace", "full patching")
+BUDGET = 3600  # seconds on 2 CPU cores: issue 26's budget for the grid
 
 
-def facts(rows, summary, seconds_all):
+def trained_seconds(log):
+    """Seconds of every stack's training in the grid's log ("trained DAS at layer 8, 15 runs: 1621 s" lines),
+    summed over the command's runs: a rerun loads cached stacks, so its own clock misses them."""
+    return sum(int(s) for s in re.findall(r"^trained .*: (\d+) s$", log, re.M))
+
+
+def facts(rows, summary, seconds_all, log=""):
     """The run in one paragraph: what was trained, on what, scored on what, and how long it took."""
-    count = rows.groupby("method").size()
+    count, trained = rows.groupby("method").size(), trained_seconds(log)
     kept = [name for name in summary["pairs"] if name != "cause"]
     isolate = " and ".join(f"{len(summary['pairs'][a])} pairs for {a}" for a in kept)
     return (f"Grid of {count.get('DAS', 0)} DAS runs (layers {_list(summary['layers'])}, k "
-            f"{_list(summary['das_ks'])}) and {count.get('MDAS', 0)} multi-task DAS runs (k {_list(summary['mdas_ks'])}, "
-            f"keeping {_list(summary['keep'])}), seeds {_list(summary['seeds'])}, each {summary['steps']} steps of "
+            f"{_list(summary['das_ks'])}, seeds {_list(summary['seeds'])}) and {count.get('MDAS', 0)} multi-task DAS "
+            f"runs (layers {_list(summary['mdas_layers'])}, k {_list(summary['mdas_ks'])}, seeds "
+            f"{_list(summary['mdas_seeds'])}, keeping {_list(summary['keep'])}), each {summary['steps']} steps of "
             f"{summary['batch_size']} pairs at lr {summary['lr']:g}, trained on {summary['n_fit_pairs']} pairs of "
             f"{summary['n_fit_entities']} fit cities and scored on {summary['n_val_pairs']} pairs of "
             f"{summary['n_val_entities']} validation cities (Isolate on {isolate}); the "
-            f"{summary['n_held_out_entities']} held-out cities were not used to choose. Training and validation "
-            f"scores took {summary['seconds'] / 60:.0f} min on 2 CPU cores ({summary['seconds']:.0f} s); with "
-            f"chapter 6's k curve on held-out cities, the whole `make selection` took {seconds_all / 60:.0f} min "
-            f"({seconds_all:.0f} s).")
+            f"{summary['n_held_out_entities']} held-out cities were not used to choose. The command's last run "
+            f"took {summary['seconds'] / 60:.0f} min on 2 CPU cores to the choice ({summary['seconds']:.0f} s) and "
+            f"{seconds_all / 60:.0f} min with chapter 6's k curve on held-out cities ({seconds_all:.0f} s)"
+            + (f"; training alone, every stack counted once (the grid's log, {LOG.name}, over every run that "
+               f"filled the cache this run read), took {trained / 60:.0f} min ({trained} s)" if trained else "")
+            + f". Budget: {BUDGET // 60} min; {'kept' if max(seconds_all, trained) <= BUDGET else 'exceeded'}.")
 
 
 def choices(summary):
@@ -61,7 +74,8 @@ def layer_table(scores, rows, summary, layer):
     at_layer = rows[rows.layer == layer]
     best = at_layer[(at_layer.method == "DAS") & (at_layer.k == mine["best_k"])]
     n_isolate = len({city for a, pairs in summary["pairs"].items() if a != "cause" for pair in pairs for city in pair})
-    lines = [f"**Layer {layer}.** Best DAS k by mean Cause: {mine['best_k']}; the smallest k the validation pairs "
+    largest = " (the grid's largest)" if mine["best_k"] == max(summary["das_ks"]) else ""
+    lines = [f"**Layer {layer}.** Best DAS k by mean Cause: {mine['best_k']}{largest}; the smallest k the validation pairs "
              f"cannot tell from it: {mine['k']} (Cause minus the best k's {dc.format_interval(*mine['minus_best'])}).",
              "", f"| method | k | Cause [95%] | Cause of each seed | Isolate [95%] | Disentangle [95%] | "
              f"Cause minus DAS k = {mine['best_k']} [paired 95%] |", "|:---|---:|:---|:---|:---|:---|:---|"]
@@ -81,10 +95,10 @@ def layer_table(scores, rows, summary, layer):
     return lines
 
 
-def table_markdown(rows, summary, seconds_all):
+def table_markdown(rows, summary, seconds_all, log=""):
     """Markdown: the facts, the rules and choices, then one table per layer."""
     scores = grid_scores(rows, summary["pairs"])
-    lines = [facts(rows, summary, seconds_all), "", *choices(summary), "",
+    lines = [facts(rows, summary, seconds_all, log), "", *choices(summary), "",
              "Each score is that of the per-pair hits averaged over the seeds, with a 95% interval from resampling "
              "validation cities (`dascourse.selection.grid_scores`); differences are paired (both methods scored "
              "on the same pairs, the same cities resampled: `dc.grid_difference`), and a difference whose interval "
@@ -102,7 +116,8 @@ def _list(values):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     rows, summary = dc.load_grid("selection")
-    text = table_markdown(rows, summary, dc.load_grid("ksweep")[1]["seconds"])
+    log = LOG.read_text(encoding="utf-8") if LOG.exists() else ""
+    text = table_markdown(rows, summary, dc.load_grid("ksweep")[1]["seconds"], log)
     if "--check" in argv:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
             print(f"{OUT} is stale: run `python -m tools.selection_report`.")
