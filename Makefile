@@ -21,7 +21,7 @@ help:
 	@echo "make determinism     make nbval three times in a row (before a release)"
 	@echo "make selection       choose the chapters' settings on validation cities (~25 min)"
 	@echo "make seeds           chapters 5 and 7's seed spreads, as CSV (~25 min)"
-	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
 	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
@@ -115,13 +115,13 @@ seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 5 --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
-# Chapter 6's slow grids (11 minutes measured with k 16 and 256): DAS and the learned neuron mask for k 16 and
-# the course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
-# continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
-# Rerun after `make selection` changes the course's settings, or after changing the numeric mode.
+# Chapter 6's entanglement table (tools/evaluation_grid.py): DAS at the course's layer and k trained for the country,
+# the continent and the language, each scored by Cause on all three attributes on held-out pairs. Chapter 6's k curve
+# is tools/course_grid.py's (`make selection`). Rerun after `make selection` changes the course's settings, or after
+# changing the numeric mode; the chapter shows the committed CSV.
 .PHONY: evaluation
 evaluation:
-	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --ks 16,256 --out-dir dascourse/data
+	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
 # How many entities a user needs (23 minutes measured, on two cores other jobs shared): held-out Cause against the number of training entities on
 # the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
