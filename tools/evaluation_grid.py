@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 import dascourse as dc
 
 ATTRIBUTES = ["country", "continent", "language"]
