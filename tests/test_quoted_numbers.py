@@ -205,26 +205,7 @@ CLAIMS = [
     Claim(CH7, "keeps them far more often (0.66 and 0.39) and moves the country less (0.62)", Output(CH7, r"^MDAS ")),
     Claim(CH7, "([0.00, 0.14] against [0.22, 0.59])", Output(CH7, r"^(DAS|MDAS) ")),
     # ... and the committed seed tables they read.
-    # Chapter 6: the k curve's table and the paired differences it prints (from evaluation_ksweep.csv).
-    Claim(CH6, "Full patching moves the country on 0.84 [0.72, 0.95] of the held-out pairs and keeps Isolate at 0.08",
-          Output(CH6, r"full patching +576 ")),
-    Claim(CH6, "at k = 256 DAS (0.75, Isolate 0.11), PCA (0.84), the attribution-ranked neurons (0.68) and the mask "
-          "that kept 116 neurons (0.80)", Output(CH6, r"(DAS|PCA of differences|best k neurons) +256 |DBM\) +116 ")),
-    Claim(CH6, "the country on 0.00 of the pairs up to k = 64, and on 0.12 at k = 256",
-          Output(CH6, r"random subspace +\d+ ")),
-    Claim(CH6, "at k = 16 DAS moves the country on 0.49 [0.36, 0.62] of the pairs, where PCA moves it on 0.14, the "
-          "23-neuron mask on 0.04, the attribution-ranked neurons on 0.01 and the random subspaces on 0.00",
-          Output(CH6, r"(DAS|PCA of differences|best k neurons|random subspace) +16 |DBM\) +23 ")),
-    Claim(CH6, "its Isolate has already fallen to 0.17 [0.07, 0.28]", Output(CH6, r"DAS +16 ")),
-    Claim(CH6, "(k = 64: Cause 0.45, Isolate 0.54)", Output(CH6, r"MDAS +64 ")),
-    Claim(CH6, "by 0.35 [0.26, 0.46] over PCA, 0.46 [0.33, 0.58] over the 23-neuron mask and 0.20 [0.13, 0.28] over MDAS",
-          Output(CH6, r"\((k 16|lambda 0.2, k 23)\)")),
-    Claim(CH6, "DAS minus PCA is 0.08 [-0.00, 0.17] in Cause", Output(CH6, r"PCA of differences \(k 64\)")),
-    Claim(CH6, "(0.23 [0.13, 0.33]) and the attribution-ranked neurons (0.36 [0.24, 0.48])",
-          Output(CH6, r"\((lambda 0.1, k 69|k 64)\)")),
-    Claim(CH6, "(-0.09 [-0.17, -0.01]) and full patching (-0.09 [-0.18, -0.02]); against the attribution-ranked "
-          "neurons (0.07 [-0.02, 0.16]) and the 116-neuron mask (-0.05 [-0.14, 0.05])",
-          Output(CH6, r"\((k 256|k 576|lambda 0.03, k 116)\)")),
+    # CH6_FILE_CLAIMS: chapter 6's quotes of its k-curve and paired-difference tables go here once executed
     *[Claim(CH7, quote, Csv("multitask_seeds.csv", [column], {"method": method}, agg=True))
       for quote, column, method in [
           ("DAS's Cause stays between 0.77 and 0.81", "cause", "DAS"),
