@@ -21,7 +21,7 @@ help:
 	@echo "make determinism     make nbval three times in a row (before a release)"
 	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 70 min)"
 	@echo "make seeds           chapter 7's seed spread, as CSV"
-	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
@@ -116,13 +116,13 @@ determinism:
 seeds:
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
-# Chapter 6's slow grids (11 minutes measured with k 16 and 256): DAS and the learned neuron mask for k 16 and
-# the course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
-# continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
-# Rerun after `make selection` changes the course's settings, or after changing the numeric mode.
+# Chapter 6's entanglement table (tools/evaluation_grid.py): DAS at the course's layer and k trained for the country,
+# the continent and the language, each scored by Cause on all three attributes on held-out pairs. Chapter 6's k curve
+# is tools/course_grid.py's (`make selection`). Rerun after `make selection` changes the course's settings, or after
+# changing the numeric mode; the chapter shows the committed CSV.
 .PHONY: evaluation
 evaluation:
-	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --ks 16,256 --out-dir dascourse/data
+	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
 # How many entities a user needs (23 minutes measured, on two cores other jobs shared): held-out Cause against the number of training entities on
 # the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
