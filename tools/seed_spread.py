@@ -15,6 +15,10 @@ steps ran out (limited, from step_limit()) and learnt_k (#{i : m_i > 0.5}), whic
 where limited is False. Seed 0 is the chapter's own run, so its rows repeat the chapter's tables to the digit
 in the same numeric mode. The seed sets the rotation's random start and the order of the batches.
 
+Chapter 7 itself reads its seed spread from the committed grid (dc.load_grid("selection"): the settings' full
+training, three seeds for DAS and two for MDAS); this script measures the spread of the chapter's shorter
+runs, and is not committed output (about two minutes per seed on 2 cores).
+
     make seeds                                   # dascourse/data/multitask_seeds.csv (numeric mode)
     python tools/seed_spread.py --seeds 0 --steps 2 --out /tmp/s.csv   # a quick smoke run
 """
