@@ -22,6 +22,7 @@ help:
 	@echo "make selection       choose the chapters' settings on validation cities (~25 min)"
 	@echo "make seeds           chapters 5 and 7's seed spreads, as CSV (~25 min)"
 	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
 	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
@@ -130,6 +131,13 @@ evaluation:
 learning-curve:
 	env $(NUMERIC_ENV) $(PYTHON) tools/learning_curve.py --sizes 10,20,40,80,all --seeds 0,1 \
 	  --out dascourse/data/learning_curve.csv
+
+# The tables' sources (about 3 seconds; dascourse/data/README.md): every row of cities.csv checked against its
+# GeoNames record and CLDR's official languages, written to cities_sources.csv, and countries.csv generated from
+# the same sources. Fails on a disagreement without a decision (DECISIONS in tools/check_cities.py).
+.PHONY: tables
+tables:
+	$(PYTHON) -m tools.check_cities
 
 # The chapters' one configuration (about 25 minutes): `python -m dascourse select` on the city table's
 # training entities (a fifth of them for validation; the held-out fifth never touched), every layer, k and

@@ -4,6 +4,7 @@ and evaluate a saved one.
     python -m dascourse select --attribute country --layers 8,12,16 --k 32,256 --out sweep.csv
     python -m dascourse train --attribute country --layer 12 --k 256 --out rot.pt
     python -m dascourse evaluate --rotation rot.pt [--entities NEW.csv --split all]
+    python -m dascourse report --entities MINE.csv --attribute country --keep continent --out DIR [--quick]
 
 train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city, seeded by
 --split-seed), trains DAS on pairs of the others (multi-task with --keep; R_k's start and the batches
@@ -227,6 +228,23 @@ def select(args):
             "skipped_unknown": skipped, "seconds": round(time.time() - start, 1), "configurations": means}
 
 
+def report(args):
+    from .report import run_report  # matplotlib and the report's helpers load only for this command
+
+    table = load_entities(args.entities)
+    keep = [a for a in args.keep.split(",") if a]
+    check_columns(table, [args.attribute, *keep], args.entities)
+    if args.attribute in keep:
+        raise ValueError(f"--keep lists {args.attribute!r}, the attribute being studied: keep only other columns.")
+    if Path(args.out).is_file():
+        raise ValueError(f"--out {args.out} is a file: give a folder, e.g. {Path(args.out).with_suffix('')}_report.")
+    model = load_model(args.model)
+    result = run_report(model, table, args.attribute, keep, args.out, "quick" if args.quick else "full",
+                        args.entities or "the city table", log=lambda text: print(text, file=sys.stderr, flush=True))
+    return {"out": str(Path(args.out) / "report.html"), "method": result["method"], "layer": result["layer"],
+            "k": result["k"], "held_out": result["held_out"], "verdict": result["verdict"]}
+
+
 def _numbers(text, kind, flag):
     """'8,12,16' -> [8, 12, 16]; a ValueError naming the flag otherwise."""
     try:
@@ -327,6 +345,23 @@ def parser():
     s.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")
     s.add_argument("--out", required=True, metavar="SWEEP.csv", help="where to write one row per configuration and seed")
     s.set_defaults(run=select)
+
+    r = commands.add_parser("report", help="audit a table, choose layer and k, score held-out entities against "
+                                           "every control, and write DIR/report.html and report.json",
+                            description="Does the model hold --attribute of your entities in a small subspace "
+                            "(apart from --keep)? Audits the table, chooses layer and k on validation entities as the "
+                            "chapters do, scores held-out entities against full patching, random subspaces, PCA and "
+                            "learned masks with paired differences, and writes a report with a verdict. Stopped, "
+                            "it resumes from DIR/cache.")
+    r.add_argument("--entities", metavar="FILE.csv", help=entities_help)
+    r.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
+    r.add_argument("--keep", default="", metavar="B,C",
+                   help="columns that should stay unchanged: then multi-task DAS, chosen by Disentangle")
+    r.add_argument("--out", required=True, metavar="DIR", help="folder for report.html, report.json and the cache")
+    r.add_argument("--quick", action="store_true",
+                   help="one layer, one seed, 30 steps, 64 pairs: a first look in minutes (and the tests' mode)")
+    r.add_argument("--model", help="model name or folder (default: SmolLM2-135M-Instruct, offline)")
+    r.set_defaults(run=report)
     return p
 
 

@@ -26,6 +26,8 @@ from dascourse import split_by_city
 check_split_by_city(lambda table, test_frac, seed: split_by_city(table, test_frac, seed)[:2])
 cities = dascourse.load_cities()
 assert len(cities) > 100, len(cities)
+from importlib.resources import files
+assert (files("dascourse") / "data" / "countries.csv").is_file(), "countries.csv is not in the wheel"
 print(f"imported {len(modules)} modules; {len(cities)} cities")
 '''
 

@@ -1,0 +1,172 @@
+"""A grid of DAS runs and controls, scored on the same pairs: the course's settings and chapter 6's k curve
+(tools/course_grid.py) and `python -m dascourse report` are each one such grid.
+
+    runs      one train_das_many stack per (layer, loss): DAS (the attribute alone) or MDAS (keeping `keep`),
+              every k and seed of the stack trained at once; cached, so a killed grid resumes
+    controls  a random subspace per k and seed, full patching (k = d), the top-k principal directions of
+              h_source - h_base, the best k neurons by attribution, RAVEL's differentiable binary masks
+              (one per L1 weight; a mask's k is the size of its learnt m > 0.5 set)
+    rows      one per (method, layer, k, seed): `score_row`'s scores with entity intervals, n_entities, and
+              hits_<score>, the per-pair 0/1 hits as text, so that any two rows' paired difference can be
+              recomputed later (grid_files.grid_difference) from pairs(), the pairs the hits refer to
+"""
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .baselines import neuron_order, pair_states, pca_directions, random_subspaces, subspace, train_sparse_masks
+from .interventions import FullPatch, SparseNeuronMask
+from .metrics import score_row
+from .model import torch_module
+from .selection import rotation_scores
+from .train import TrainSettings, fresh_rotation, train_das_many
+
+MASK_SPARSITIES = (0.03, 0.1, 0.2, 0.3)  # L1 weights; at 100 steps they keep from ~100 neurons down to a few
+
+
+def hits_text(correct):
+    """Per-pair 0/1 hits as one string, e.g. "0110" (a CSV stays one row per run)."""
+    return "".join(str(int(v)) for v in correct)
+
+
+def result_row(result):
+    """A rotation_scores result as table columns: the scores with intervals, n_entities, hits_<score>."""
+    row = {key: round(float(v), 4) for key, v in score_row(result).items()}
+    row.update({f"hits_{name}": hits_text(c) for name, c in result["correct"].items()})
+    row["n_entities"] = result["n_entities_scored"]["cause"]
+    return row
+
+
+def pair_lists(result):
+    """{score: [[base, source], ...]}: the pairs each score's hits refer to (the same for every swap)."""
+    return {name: [[b, s] for b, s in zip(p["base"], p["source"])] for name, p in result["scored"].items()}
+
+
+def _save(states, path):
+    """torch.save through a temporary file: a killed run leaves no half-written cache entry."""
+    torch.save(states, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
+
+
+def _load(swap, state):
+    swap.load_state_dict(state)
+    return swap
+
+
+class Grid:
+    """Trains (or loads from `cache`) stacks of runs on `fit_pairs` and scores swaps.
+
+    knobs: steps, lr, batch_size; seeds: one run per seed for every (layer, k); attribute: what the runs
+    move; keep: what MDAS keeps; isolate: the attributes every score's Isolate is measured on (default
+    keep); template: the prompts; n_isolate: Isolate's pairs per attribute; log: where progress lines go."""
+
+    def __init__(self, model, fit_pairs, knobs, cache, seeds, attribute="country", keep=(), isolate=None,
+                 template=0, n_isolate=128, log=None):
+        self.model, self.fit_pairs, self.knobs, self.seeds = model, fit_pairs, dict(knobs), tuple(seeds)
+        self.cache, self.attribute, self.keep, self.template = Path(cache), attribute, tuple(keep), template
+        self.isolate = self.keep if isolate is None else tuple(isolate)
+        self.n_isolate, self.log = n_isolate, log or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.cache.mkdir(parents=True, exist_ok=True)
+
+    def _settings(self, **changes):
+        return TrainSettings(progress=False, attribute=self.attribute, template=self.template,
+                             **{**self.knobs, **changes})
+
+    def runs(self, layer, ks, mdas=False):
+        """{(k, seed): trained swap}: one stack of DAS (or, mdas=True, MDAS keeping self.keep) at `layer`."""
+        seeds = "-".join(map(str, self.seeds))
+        path = self.cache / (f"{'mdas' if mdas else 'das'}_L{layer}_k{'-'.join(map(str, ks))}_s{seeds}"
+                             f"_steps{self.knobs['steps']}.pt")
+        if path.exists():
+            states = torch.load(path)
+            return {(k, s): _load(fresh_rotation(self.model, k, s), states[(k, s)]) for k, s in states}
+        start = time.time()
+        runs = [(k, s) for k in ks for s in self.seeds]
+        settings = self._settings(keep=self.keep if mdas else ())
+        trained = train_das_many(self.model, self.fit_pairs, layer, runs, settings=settings)
+        swaps = {run: swap for run, (swap, _) in zip(runs, trained)}
+        _save({run: swap.state_dict() for run, swap in swaps.items()}, path)
+        self.log(f"trained {'MDAS' if mdas else 'DAS'} at layer {layer}, {len(runs)} runs: {time.time() - start:.0f} s")
+        return swaps
+
+    def masks(self, layer, seed, sparsities=MASK_SPARSITIES):
+        """RAVEL's differentiable binary masks at `layer`, one per L1 weight, batches seeded by `seed`."""
+        d = self.model.config.hidden_size
+        path = self.cache / f"dbm_L{layer}_s{seed}_steps{self.knobs['steps']}.pt"
+        if path.exists():
+            return [_load(SparseNeuronMask(d, lam), state) for lam, state in zip(sparsities, torch.load(path))]
+        start = time.time()
+        masks = [mask for mask, _ in train_sparse_masks(self.model, self.fit_pairs, layer, sparsities,
+                                                        settings=self._settings(seed=seed))]
+        _save([mask.state_dict() for mask in masks], path)
+        self.log(f"trained {len(masks)} masks at layer {layer}, seed {seed}: {time.time() - start:.0f} s")
+        return masks
+
+    def score(self, pairs, layer, swap):
+        """rotation_scores of `swap` on `pairs`: Cause, and Isolate of self.isolate with n_isolate pairs each."""
+        return rotation_scores(self.model, pairs, layer, swap.to(torch_module(self.model).device), self.attribute,
+                               self.isolate, self.template, self.n_isolate)
+
+
+def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=()):
+    """Rows on the validation pairs, for choosing: DAS at every (layer, k of das_ks, seed), MDAS at every
+    (layer, k of mdas_ks, seed), and as reference lines a random subspace per (layer, k) (the first seed) and
+    full patching per layer. Returns (rows as a list of dicts, the pairs the hits refer to)."""
+    d = grid.model.config.hidden_size
+    rows, pairs = [], None
+    for layer in layers:
+        for method, ks, mdas in (("DAS", das_ks, False), ("MDAS", mdas_ks, True)):
+            if not ks:
+                continue
+            for (k, seed), swap in grid.runs(layer, ks, mdas).items():
+                result = grid.score(val_pairs, layer, swap)
+                pairs = pairs or pair_lists(result)
+                rows.append({"method": method, "layer": layer, "k": k, "seed": seed, **result_row(result)})
+        for k in sorted(set(das_ks) | set(mdas_ks)):
+            for seed, swap in random_subspaces(d, k, grid.seeds[:1]).items():  # one draw: a reference line
+                rows.append({"method": "random subspace", "layer": layer, "k": k, "seed": seed,
+                             **result_row(grid.score(val_pairs, layer, swap))})
+        rows.append({"method": "full patching", "layer": layer, "k": d, "seed": 0,
+                     **result_row(grid.score(val_pairs, layer, FullPatch()))})
+        grid.log(f"scored layer {layer} on {len(val_pairs)} validation pairs")
+    return rows, pairs
+
+
+def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES):
+    """The k curve at `layer` on the held-out pairs: the DAS and MDAS runs (no retraining), per k the
+    top-k principal directions of h_source - h_base (512 training pairs), the best k neurons by attribution
+    (64 training pairs; country only) and a random subspace per seed, the masks per seed and L1 weight, full patching.
+    Returns (rows as a list of dicts, the pairs the hits refer to)."""
+    d = grid.model.config.hidden_size
+    rows, pairs = [], None
+
+    def add(method, k, seed, swap, **extra):
+        nonlocal pairs
+        result = grid.score(held_out, layer, swap)
+        pairs = pairs or pair_lists(result)
+        rows.append({"method": method, "k": k, "seed": seed, **extra, **result_row(result)})
+
+    for method, ks, mdas in (("DAS", das_ks, False), ("MDAS", mdas_ks, True)):
+        for (k, seed), swap in (grid.runs(layer, ks, mdas).items() if ks else ()):
+            add(method, k, seed, swap)
+    fit = grid.fit_pairs
+    # attribution ranks neurons by the country logit difference (chapter 2): a country-only control
+    order = neuron_order(grid.model, fit.sample(n=min(64, len(fit)), random_state=0), layer) \
+        if grid.attribute == "country" else None
+    directions = pca_directions(*pair_states(grid.model, fit.sample(n=min(512, len(fit)), random_state=0), layer,
+                                             grid.attribute, grid.template), max(das_ks))
+    for k in das_ks:
+        add("PCA of differences", k, 0, subspace(directions[:k]))
+        if order is not None:
+            add("best k neurons", k, 0, subspace(torch.eye(d)[order[:k]]))
+        for seed, swap in random_subspaces(d, k, grid.seeds).items():
+            add("random subspace", k, seed, swap)
+    for seed in grid.seeds:
+        for lam, mask in zip(sparsities, grid.masks(layer, seed, sparsities)):
+            if mask.k > 0:  # a mask that kept no neuron patches nothing
+                add("learned mask (DBM)", mask.k, seed, mask.neuron_swap(), sparsity=lam)
+    add("full patching", d, 0, FullPatch())
+    grid.log(f"scored the k curve at layer {layer} on {len(held_out)} held-out pairs")
+    return rows, pairs
