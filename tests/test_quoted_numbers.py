@@ -250,9 +250,13 @@ CLAIMS = [
     Claim("book/instructor_guide.md", "held-out IIA 0.76 to 0.81 over seeds 0, 1 and 2 (0.14 to 0.23 on cities "
           "of unseen countries), training IIA 0.94 to 0.96", SEEDS5),
     # book/settings.md
-    Claim("book/settings.md", "the chapters' layer 12 and lr 0.003 win", Json("course_selection.json", ["best", "lr"])),
-    Claim("book/settings.md", "The number of steps (100) and the batch size (16 pairs) are fixed",
-          Csv("course_selection.csv", ["steps", "batch_size"]), integers=True),
+    Claim("book/settings.md", "DAS runs at layers 8, 12 and 16 with k in {1, 4, 16, 64, 256}, MDAS at k in {4, 16, 64}",
+          Union([Json("course_selection.json", [key]) for key in ("layers", "das_ks", "mdas_ks")]), integers=True),
+    Claim("book/settings.md", "(Cause on 256 pairs,", Json("course_selection.json", ["n_val_pairs"]), integers=True),
+    Claim("book/settings.md", "Fixed at lr 3e-3 and 16 pairs per step", Json("course_selection.json", ["batch_size"]),
+          integers=True),
+    Claim("book/settings.md", "100 steps of 16 pairs for every run",
+          Union([Json("course_selection.json", [key]) for key in ("steps", "batch_size")]), integers=True),
     # book/learning_curve.md: the figure's description, the table (every row, integers too) and the prose.
     Claim("book/learning_curve.md", "about 0.3 with 10 and 20 cities, 0.54 with 40, 0.60 with 80 and 0.68 with "
           "all 223", Csv(CURVE, ["held_out_cause"], agg=True, by="n_train_entities")),
