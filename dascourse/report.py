@@ -119,10 +119,11 @@ def verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings):
             lines.append(f"That is {-diff:.2f} less than {name} ({diff:+.2f} [{lo:+.2f}, {hi:+.2f}]).")
         else:
             lines.append(f"It cannot be told from {name} on Cause ({diff:+.2f} [{lo:+.2f}, {hi:+.2f}]).")
-    for a in keep:
+    scored = [a for a in keep if a in held]  # a kept attribute with no held-out pair to score is left out
+    for a in scored:
         lines.append(f"It keeps the {a} on {held[a][1]} of held-out pairs whose {a} differs.")
-    if keep and "full patching" in diffs:
-        iso = [diffs["full patching"][a] for a in keep]
+    if scored and "full patching" in diffs:
+        iso = [diffs["full patching"][a] for a in scored]
         if all(lo > 0 for _, lo, _ in iso):
             lines.append("It keeps the other attributes better than patching everything, which moves them all.")
     if dormancy is not None:
@@ -203,6 +204,11 @@ def run_report(model, table, attribute, keep, out, mode="full", where="the table
             "estimated minutes (2 CPU cores)": round(estimate_seconds(mode, len(layers), bool(keep)) / 60, 1)}
     warnings = [w for w in [few_entities_warning(len(fit) + len(val), where)] if w]
     log("plan: " + "; ".join(f"{key} {value}" for key, value in plan.items()))
+    if len(test_rows) < 2:
+        raise ValueError(f"Only {len(test_rows)} held-out entit{'y' if len(test_rows) == 1 else 'ies'} of {where} share "
+                         f"a {attribute!r} value with a training entity, too few to score: {attribute!r} has almost "
+                         f"one value per entity (e.g. a capital); choose an attribute whose values several entities "
+                         f"share (continent, language), or add entities.")
     fit_pairs = make_pairs(model, fit, attribute=attribute)
     val_pairs = make_pairs(model, val, n=m["pairs"], seed=0, attribute=attribute)
     held_pairs = make_pairs(model, test_rows, n=m["pairs"], seed=0, attribute=attribute)
