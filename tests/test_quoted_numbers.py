@@ -269,7 +269,7 @@ ALLOWED = {
     "04_causal_abstraction": {"0.5", "0.9"},    # chance for V1 on random pairs; exercise 4.2's pass threshold
     "05_training_das": {"0.0", "1.0"},          # the two values IIA can take on one pair (exercise 5.1)
     "06_evaluating_das": {"0.15"},              # "often ±0.15 or more": the typical interval half-width, a scale
-    "07_multitask_das": {"0.8"},                # MDAS's goal, Cause and Isolate both >= 0.8, a target
+    "07_multitask_das": {"0.8", "0.1"},         # MDAS's goal (>= 0.8, a target); Boundless's final temperature (a setting)
 }
 EXERCISE = re.compile(r"[Ee]xercises? (\d+\.\d+)")
 
