@@ -198,8 +198,86 @@ CLAIMS = [
           Output(CH5, "IIA on train / held-out / unseen-country pairs")),
     # Chapters 6 and 7 quote their own printed tables (the row named by `line`)...
     # CH6_OUTPUT_CLAIMS
+    *[Claim(CH6, quote, Output(CH6, line), integers=ints) for quote, line, ints in [
+        # the held-out cities' table (one seed, 64 pairs), and the four sets
+        ("On held-out cities DAS moves the country on 0.83 [0.62, 0.97] of the pairs", r"^DAS\s", False),
+        ("full patching on 0.94 [0.79, 1.00]", r"^full patching\s", False),
+        ("PCA of differences on 0.77", r"^PCA of differences\s", False),
+        ("the best 64 neurons on 0.58", r"^best k neurons \(attribution\)", False),
+        ("the three random subspaces on 0.02 or less", r"^random subspace \(draw", False),
+        ("DAS keeps the base's continent and language on only 0.06", r"^DAS\s", False),
+        ("about as little as full patching (0.09 and 0.03)", r"^full patching\s", False),
+        ("(continent 0.72 to 0.84)", r"^random subspace \(draw", False),
+        ("DAS's 0.45 says", r"^DAS\s", False),
+        ("(DAS's Cause 0.73 [0.53, 0.93] and 0.80 [0.61, 0.95] on templates 1 and 2", r"^DAS\s", False),
+        ("full patching 0.92 and 0.91)", r"^full patching\s", False),
+        ("64 pairs of 13 to 25 held-out cities", r"pairs of \d+ cities", True),
+        ("with intervals as wide as [0.53, 0.93]", r"^DAS\s", False),
+        # the gap, measured as chapter 5 does
+        ("DAS moves the country on 0.93 [0.84, 0.99] of the training pairs and on 0.65 [0.48, 0.80]",
+         r"^DAS \(after\)", False),
+        ("scores the same on both (0.82 and 0.83)", r"^full patching\s", False),
+        ("with 32,768 degrees of freedom", "degrees of freedom", True),
+        ("(0.86 against 0.83)", r"^DAS\s", False),
+        ("scores 0.83 on their held-out pairs against 0.65 here", r"^DAS", False),
+        ("(its DAS at k = 64: 0.68 [0.56, 0.79])", r"^\s+DAS\s+64\s", True),
+        # the k curve
+        ("at k = 1 and 4 DAS's Cause is 0.00 and 0.11", r"^\s+DAS\s+[14]\s", True),
+        ("the untrained controls' at most 0.01", r"^\s*(PCA of differences|best k neurons|random subspace)\s+[14]\s", False),
+        ("A random subspace stays at Cause 0.00 up to k = 64 (Isolate 0.88", r"^\s+random subspace\s+\d", True),
+        ("Cause 0.50 [0.37, 0.63] at k = 16, where PCA reaches 0.20, the mask of 27 neurons 0.08 and the best 16 "
+         "neurons 0.01", r"^\s*(DAS|PCA of differences|best k neurons|learned mask \(DBM\))\s+(16|27)\s", True),
+        ("0.68 [0.56, 0.79] at the course's k = 64, against PCA's 0.59, the 66-neuron mask's 0.42 and the best 64 "
+         "neurons' 0.38", r"^\s*(DAS|PCA of differences|best k neurons|learned mask \(DBM\))\s+(64|66)\s", True),
+        ("(0.17 at k = 16, 0.13 at k = 64)", r"^\s+DAS\s+(16|64)\s", True),
+        ("below the 0.5 line of Disentangle (0.44 at most)", r"^\s+DAS\s", False),
+        ("DAS 0.77, PCA 0.80, the best 256 neurons 0.74 and the 114-neuron mask 0.78, against full patching's "
+         "0.84 [0.72, 0.94], all with Isolate 0.11 to 0.14 (full patching 0.08)",
+         r"^\s*(DAS|PCA of differences|best k neurons|learned mask \(DBM\)|full patching)\s+(256|114|576)\s", True),
+        ("at k = 64 (0.52, a point", r"^\s+MDAS\s+64\s", True),
+        ("(0.44 [0.33, 0.57] against 0.59 [0.45, 0.74])", r"^\s+MDAS\s+64\s", False),
+        ("(Cause 0.66-0.70 at k = 64, 0.75-0.78 at k = 256)", r"^\s+DAS\s+(64|256)\s", False),
+        # DAS minus each control, paired
+        ("at k = 64 by 0.30 [0.20, 0.42] over the best neurons, 0.26 [0.16, 0.36] over the 66-neuron mask, "
+         "0.24 [0.14, 0.33] over MDAS", r"\((k 64|lambda 0\.1, k 66)\)", True),
+        ("0.09 [0.01, 0.18], only just excludes 0, and Isolate cannot tell them apart (continent -0.09 [-0.23, 0.02], "
+         "language 0.02 [-0.05, 0.09])", r"PCA of differences \(k 64\)", False),
+        ("(0.05 [-0.02, 0.15] and 0.05 [-0.02, 0.12])", r"full patching \(k 576\)", False),
+        ("(full patching's Cause, -0.07 [-0.16, 0.00], just reaches it)", r"full patching \(k 576\)", False),
+        # entanglement, by row
+        ("moves the continent on 0.72 [0.44, 0.94] and the language on 0.81 [0.57, 0.98]", r"^country\s+0", False),
+        ("about as often as the country (0.83)", r"^country\s+0", False),
+        ("(country 0.69, continent 0.50)", r"^language\s+0", False),
+        ("0.83 [0.58, 1.00] but the country on only 0.22 [0.02, 0.46] and the language on 0.27 [0.11, 0.50]",
+         r"^continent\s+0", False),
+        # does the continent follow the country?
+        ("leaves it on 0.88 [0.75, 1.00]); DAS leaves it on only 0.17 [0.04, 0.35]", r"^(random subspace \(draw 0\)|DAS)\s", False),
+        ("and DAS does on 0.66 [0.45, 0.85]", r"^DAS\s", False),
+        ("splits the answers the same way (0.18, 0.65 and 0.17", r"^full patching\s", False),
+        ("(0.81 in the table above)", r"^country\s+0", False),
+        # the span's dormancy
+        ("The least natural variance inside DAS's span is 0.165 of the layer's average, above the random subspaces' "
+         "2.5% to 97.5% range [0.117, 0.149] (mean 0.133)", r"natural variance|random \d+-dim subspaces", False),
+        ("least-varied direction has 0.133 of the average", r"random \d+-dim subspaces", False),
+        ("Σ comes from 1275 states", r"^Sigma from", True),
+        # the takeaway
+        ("which full patching (0.50 here) also reaches", r"^full patching\s", False),
+        ("(paired difference 0.68 [0.56, 0.79])", r"random subspace \(k 64\)", False),
+        ("(0.66 against 0.65)", r"^(DAS|full patching)\s", False),
+        ("The training-city score alone (0.93)", r"^DAS \(after\)", False),
+    ]],
     # ... and the committed grid files they read.
     # CH6_FILE_CLAIMS
+    Claim(CH6, "moves the continent on 0.72 [0.44, 0.94] and the language on 0.81 [0.57, 0.98]",
+          Csv("entanglement.csv", ["continent", "continent_lo", "continent_hi", "language", "language_lo",
+                                   "language_hi"], {"trained for": "country"})),
+    Claim(CH6, "0.83 [0.58, 1.00] but the country on only 0.22 [0.02, 0.46] and the language on 0.27 [0.11, 0.50]",
+          Csv("entanglement.csv", ["continent", "continent_hi", "continent_lo", "country", "country_lo", "country_hi",
+                                   "language", "language_lo", "language_hi"], {"trained for": "continent"})),
+    Claim(CH6, "(Cause 0.66-0.70 at k = 64, 0.75-0.78 at k = 256)",
+          Csv(KSWEEP, ["cause"], {"method": "DAS"}, agg=True, by="k")),
+    Claim(CH6, "the 66-neuron mask's 0.42", Csv(KSWEEP, ["cause", "k"], {"method": "learned mask (DBM)", "sparsity": 0.1}),
+          integers=True),
     # CH7_CLAIMS
     # The instructor guide's quoted results.
     Claim("book/instructor_guide.md", "at the course's k, move the country on 0.66 to 0.70 of the held-out pairs", GRID5),
