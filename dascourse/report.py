@@ -143,7 +143,7 @@ def figure_png(curve, method, k, keep):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    y_name = "isolate" if keep else None
+    y_name = "isolate" if keep and "isolate" in curve else None  # no Isolate pair scored: Cause against k
     for name, runs in curve.groupby("method", sort=False):
         means = runs.groupby("k")[["cause"] + ([y_name] if y_name else [])].mean().reset_index()
         y = means[y_name] if y_name else means["k"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from tools.check_cities import CITIES, CONTINENTS, COUNTRIES, SPANS_TWO, geonames, key
 
 OUT = Path(__file__).parents[1] / "tests" / "data" / "new_cities.csv"
-N_CITIES, PER_COUNTRY = 100, 2
+N_CITIES, PER_COUNTRY = 150, 6
 
 
 def build():
