@@ -29,4 +29,5 @@ def test_seed_spread_writes_one_row_per_seed(tmp_path):
     check_intervals(others, "diff_")
     assert ((others.diff_cause - (others.cause - table.cause.iloc[0])).abs() < 2e-4).all()  # minus the same seed's DAS
     boundless = table[table.method == "Boundless DAS (published)"].iloc[0]
-    assert abs(boundless.width_end - boundless.width_start) <= 2 * 1e-2 * 576 + 1e-3  # 2 steps of lr_boundary * d
+    # 2 Adam steps of lr_boundary * d each; Adam's bias-corrected step can exceed lr by a hair (11.5227 for 11.52)
+    assert abs(boundless.width_end - boundless.width_start) <= 2 * 1e-2 * 576 * 1.01
