@@ -45,10 +45,7 @@ from .train import TrainSettings, train_das
 
 def train(args):
     table = load_entities(args.entities)
-    keep = [a for a in args.keep.split(",") if a]
-    check_columns(table, [args.attribute, *keep], args.entities)
-    if args.attribute in keep:
-        raise ValueError(f"--keep lists {args.attribute!r}, the attribute being trained: keep only other columns.")
+    keep = _keep(args, table)
     if Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} is a folder: give a file name, e.g. {Path(args.out) / 'rotation.pt'}.")
     templates = _templates(table, [args.attribute, *keep])
@@ -198,10 +195,7 @@ def score_table_text(result, controls, k):
 def select(args):
     table = load_entities(args.entities)
     where = args.entities or "the city table"
-    keep = [a for a in args.keep.split(",") if a]
-    check_columns(table, [args.attribute, *keep], args.entities)
-    if args.attribute in keep:
-        raise ValueError(f"--keep lists {args.attribute!r}, the attribute being trained: keep only other columns.")
+    keep = _keep(args, table)
     layers, ks, seeds = (_numbers(getattr(args, name), int, flag) for name, flag in
                          (("layers", "--layers"), ("k", "--k"), ("seeds", "--seeds")))
     lrs, batch_sizes = _numbers(args.lr, float, "--lr"), _numbers(args.batch_size, int, "--batch-size")
@@ -234,10 +228,7 @@ def report(args):
     from .report import run_report  # matplotlib and the report's helpers load only for this command
 
     table = load_entities(args.entities)
-    keep = [a for a in args.keep.split(",") if a]
-    check_columns(table, [args.attribute, *keep], args.entities)
-    if args.attribute in keep:
-        raise ValueError(f"--keep lists {args.attribute!r}, the attribute being studied: keep only other columns.")
+    keep = _keep(args, table)
     if Path(args.out).is_file():
         raise ValueError(f"--out {args.out} is a file: give a folder, e.g. {Path(args.out).with_suffix('')}_report.")
     model = load_model(args.model)
@@ -245,6 +236,16 @@ def report(args):
                         args.entities or "the city table", log=lambda text: print(text, file=sys.stderr, flush=True))
     return {"out": str(Path(args.out) / "report.html"), "method": result["method"], "layer": result["layer"],
             "k": result["k"], "held_out": result["held_out"], "verdict": result["verdict"]}
+
+
+def _keep(args, table):
+    """--keep as a list of columns, checked: --attribute and each kept column exist, and --attribute is not kept."""
+    keep = [a for a in args.keep.split(",") if a]
+    check_columns(table, [args.attribute, *keep], args.entities)
+    if args.attribute in keep:
+        raise ValueError(f"--keep lists {args.attribute!r}, the attribute whose value the subspace should carry: "
+                         f"keep only other columns.")
+    return keep
 
 
 def _numbers(text, kind, flag):
