@@ -31,31 +31,23 @@ def k_curve_points(rows, summary):
     A learned mask (DBM) has no set k: its rows are grouped by their L1 weight (`sparsity`), and k is the mean
     of its seeds' kept sizes (k_min, k_max their range).
     Returns a DataFrame sorted by method and k."""
-    from .grid_files import seed_mean_hits
-    from .metrics import _entity_weights, entity_interval
+    from .selection import grid_scores  # the seed-averaged scores and intervals, as the settings page has them
 
-    pairs = {score: np.array(summary["pairs"][score]) for score in ("cause", "continent", "language")}
+    masks = rows["sparsity"].notna() if "sparsity" in rows else pd.Series(False, index=rows.index)
     points = []
-    masks = rows["sparsity"].notna() if "sparsity" in rows else np.zeros(len(rows), bool)
     for masked, part in ((False, rows[~masks]), (True, rows[masks])):
-        for key, runs in part.groupby(["method", "sparsity" if masked else "k"], sort=False):
-            cause = seed_mean_hits(runs, "cause")
-            kept = {a: seed_mean_hits(runs, a) for a in ("continent", "language")}
-            sets = [(kept[a], pairs[a][:, 0], pairs[a][:, 1]) for a in kept]
-            w = _entity_weights(sets, 1000, 0)
-            ok = np.all([wi.sum(1) > 0 for wi in w], axis=0)
-            isolate_boot = np.mean([(wi[ok] @ v) / wi[ok].sum(1) for wi, (v, _, _) in zip(w, sets)], axis=0)
-            isolate = float(np.mean([v.mean() for v in kept.values()]))
-            points.append({
-                "method": key[0], "k": int(round(runs["k"].mean())), "k_min": int(runs["k"].min()),
-                "k_max": int(runs["k"].max()), "sparsity": key[1] if masked else np.nan, "seeds": len(runs),
-                "cause": float(cause.mean()), **dict(zip(("cause_lo", "cause_hi"),
-                                                         entity_interval(cause, pairs["cause"][:, 0], pairs["cause"][:, 1]))),
-                "isolate": isolate, **dict(zip(("isolate_lo", "isolate_hi"), np.quantile(isolate_boot, [0.025, 0.975]))),
-                "disentangle": (float(cause.mean()) + isolate) / 2,
-                "cause_seed_min": runs["cause"].min(), "cause_seed_max": runs["cause"].max(),
-                "isolate_seed_min": runs["isolate"].min(), "isolate_seed_max": runs["isolate"].max()})
-    return pd.DataFrame(points).sort_values(["method", "k"]).reset_index(drop=True)
+        if part.empty:
+            continue
+        by = ["method", "sparsity" if masked else "k"]
+        scored = grid_scores(part, summary["pairs"], by=by)
+        spread = part.groupby(by).agg(k_mean=("k", "mean"), k_min=("k", "min"), k_max=("k", "max"),
+                                      cause_seed_min=("cause", "min"), cause_seed_max=("cause", "max"),
+                                      isolate_seed_min=("isolate", "min"), isolate_seed_max=("isolate", "max"))
+        scored = scored.merge(spread.reset_index(), on=by)
+        scored["k"] = [int(round(k)) for k in scored.pop("k_mean")]
+        scored["sparsity"] = scored["sparsity"] if masked else np.nan
+        points.append(scored.rename(columns={"n_seeds": "seeds"}))
+    return pd.concat(points).sort_values(["method", "k"]).reset_index(drop=True)
 
 
 CURVE_STYLES = {"DAS": ("C0", "o"), "MDAS": ("C1", "D"), "PCA of differences": ("C2", "^"),
