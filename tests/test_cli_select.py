@@ -73,7 +73,7 @@ def test_select_without_keep_chooses_the_smallest_k_the_pairs_cannot_tell_from_t
     choice = choose_das(rows, report["pairs"])
     assert {key: report["chosen"][key] for key in ("layer", "k", "best_k", "minus_best")} == \
         {key: choice[key] for key in ("layer", "k", "best_k", "minus_best")}
-    assert report["rule"].startswith("smallest k whose validation Cause minus the best k's")
+    assert report["rule"].startswith("at each layer, the smallest k whose validation Cause minus the best k's")
     assert report["chosen"]["lr"] == dc.course_settings()["lr"]  # the defaults: the course's settings
 
 
