@@ -24,8 +24,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "dascourse" / "data"
-NUMBER = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?![\w]|\.\d)")
-DECIMAL = re.compile(r"(?<![\w.\-])\d*\.\d+(?![\w]|\.\d)")
+# A number's start: after a hyphen that follows a digit it is a range's second end ("0.66-0.70" is 0.66 and
+# 0.70); otherwise a "-" is its sign unless a word, dot or hyphen precedes it ("[-0.12", " -0.05", "(-0.07";
+# "GPT-2", "3e-3" and "0.8.1" are no numbers).
+START = r"(?:(?<=\d-)|(?<![\w.\-])-?)"
+NUMBER = re.compile(START + r"\d+(?:\.\d+)?(?![\w]|\.\d)")
+DECIMAL = re.compile(START + r"\d*\.\d+(?![\w]|\.\d)")
+
+
+@pytest.mark.parametrize("text, found", [
+    ("-0.05 [-0.12, 0.00]", ["-0.05", "-0.12", "0.00"]),   # a sign after a space, "[" or ", " is kept
+    ("(-0.07; x = -1.5)", ["-0.07", "-1.5"]),
+    ("0.66-0.70, 1-4 and 0.18 - 0.39", ["0.66", "0.70", "1", "4", "0.18", "0.39"]),  # a range: both ends
+    ("GPT-2, lr 3e-3, nnsight 0.8.1, Qwen2.5-0.5B, x-0.5, --0.4", []),  # names, exponents, versions
+])
+def test_numbers_reads_signs_and_both_ends_of_a_range(text, found):
+    assert numbers(text, decimals_only=False) == found
 
 
 def squash(text):
@@ -391,8 +405,7 @@ def data_files_read(notebook):
 
 def data_values(name):
     if name.endswith(".json"):
-        return [float(v) for v in numbers((DATA / name).read_text(), decimals_only=False)
-                if v.replace(".", "").isdigit()]
+        return [float(v) for v in numbers((DATA / name).read_text(), decimals_only=False)]
     table = pd.read_csv(DATA / name)
     return [float(v) for column in table.select_dtypes("number") for v in table[column]]
 
