@@ -205,6 +205,15 @@ CLAIMS = [
           '0.0016], "rule": "...", "per_layer": [...], "lr": 0.003, "batch_size": 16, "steps": 100}, ...}',
           Json("course_selection.json", ["das"]), integers=True),
     Claim("book/intro.md", "moves the country on about 0.7 of held-out pairs", Union([Output(CH5), GRID5])),
+    # README's command-line section: the continent question, from the committed entanglement table.
+    Claim("README.md", "(`make evaluation`, 64 held-out pairs per attribute)", Csv("entanglement.csv",
+          ["pairs_per_attribute"]), integers=True),
+    Claim("README.md", "the subspace trained for the country moves the continent on 0.72 [0.44, 0.94] of the pairs",
+          Csv("entanglement.csv", ["continent", "continent_lo", "continent_hi"], {"trained for": "country"})),
+    Claim("README.md", "the one trained for the continent moves the country on only 0.22 [0.02, 0.46]",
+          Csv("entanglement.csv", ["country", "country_lo", "country_hi"], {"trained for": "continent"})),
+    Claim("README.md", "The country subspace also moves the language (0.81 [0.57, 0.98])",
+          Csv("entanglement.csv", ["language", "language_lo", "language_hi"], {"trained for": "country"})),
     # Chapter 8 quotes chapter 5.
     Claim("08_scaling_up", "layer 16, k = 64, 100 steps of 16 pairs", Json("course_selection.json", ["das"]), integers=True),
     Claim("08_scaling_up", "IIA 0.90 / 0.68 / 0.08 on 256 training pairs, 256 held-out pairs and 64 unseen-country "
