@@ -3,7 +3,8 @@
 Two checks, no execution (they read the committed notebooks and data files):
 
 - The registry `CLAIMS`: (file, quote, source). The quote must be in the file (whitespace-normalised, so line
-  breaks do not matter) and every number in it must be one the source gives: a chapter's executed output
+  breaks do not matter) and every number in it (with its sign, both ends of a range: `numbers`) must be one
+  the source gives: a chapter's executed output
   lines (`Output`), or columns of a committed CSV/JSON in `dascourse/data/` rounded as the quote rounds
   them (`Csv`, `Json`). `COVERED` names the regions (README summary and chapter table, the settings and
   learning-curve pages, the instructor guide's results) where every decimal number must sit inside a
