@@ -600,8 +600,8 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
     }
 
 
-def summary(result):
-    """The JSON-ready numbers of `run`'s result."""
+def summary(result, digits=4):
+    """The JSON-ready numbers of `run`'s result, floats rounded to `digits` places (None: as computed)."""
     out = {"task_accuracy": result["task_accuracy"], "layer": result["layer"], "k": result["k"],
            "das_v1_iia": result["das"]["V1"]["all"], "das_v2_iia": result["das"]["V2"]["all"]}
     for name in ("das", "neuron", "random", "full"):
@@ -626,7 +626,7 @@ def summary(result):
     for v, report in result["das_split"].items():
         out.update(split_numbers(f"das_{v.lower()}", report))
     out.update(split_numbers("u", result["u_split"]))
-    return {key: _rounded(v) for key, v in out.items()}
+    return {key: _rounded(v, digits) for key, v in out.items()}
 
 
 def split_numbers(prefix, report):
@@ -638,20 +638,20 @@ def split_numbers(prefix, report):
     return {f"{prefix}_{key}" if prefix else key: value for key, value in fields.items()}
 
 
-def _rounded(v):
+def _rounded(v, digits):
     if isinstance(v, float):
-        return round(v, 4)
+        return v if digits is None else round(v, digits)
     if isinstance(v, list):
-        return [_rounded(x) for x in v]
+        return [_rounded(x, digits) for x in v]
     if isinstance(v, dict):
-        return {key: _rounded(x) for key, x in v.items()}
+        return {key: _rounded(x, digits) for key, x in v.items()}
     return v
 
 
 def main():
     started = time.time()
     result = run(progress=lambda msg: print(f"{msg} ({time.time() - started:.0f} s)", file=sys.stderr, flush=True))
-    numbers = summary(result)
+    numbers = summary(result, digits=None)  # printed with 3 places from the unrounded values (as the chapter does)
     for name in ("das", "neuron", "random", "full", "wrong_model_k2", "wrong_model_k8", "joint_das"):
         print(f"{name:15s} IIA all pairs {numbers[name + '_iia']:.3f}   label-changing pairs "
               f"{numbers[name + '_iia_changed']:.3f}", file=sys.stderr)
@@ -663,7 +663,7 @@ def main():
     for prefix in ("illusion", "illusion_own_null", "das_v1", "das_v2"):
         print(f"{prefix:17s} null fraction {numbers[prefix + '_null_fraction']:.3f} (random "
               f"{numbers[prefix + '_null_fraction_random'][0]:.3f}); flags {numbers[prefix + '_flags']}", file=sys.stderr)
-    print(json.dumps(numbers))
+    print(json.dumps(summary(result)))
 
 
 if __name__ == "__main__":
