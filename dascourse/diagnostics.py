@@ -88,7 +88,11 @@ def read_ignored_split(basis, next_weight, acts, iia_alone, n_random=1000, seed=
     return report
 
 
-def flags(report, dormant=0.05, inert=0.05):
+DORMANT = 0.05  # a natural variance below this (1 = the layer's average per direction) counts as dormant
+INERT = 0.05    # an IIA on label-changing pairs at most this (doing nothing scores 0) counts as doing nothing
+
+
+def flags(report, dormant=DORMANT, inert=INERT):
     """What `read_ignored_split`'s report shows, as booleans:
     dormant_read:        the read part has a direction with natural variance below `dormant`;
     disconnected_ignored: the ignored part varies (natural variance >= `dormant`) but patching it alone scores

@@ -22,9 +22,12 @@ and the joint swap of both, on sampled pairs, makes the high-level model an appr
 the network under this alignment; it does not check every intervention.
 
 The interpretability illusion (Makelov et al. 2023), built by construction: `plant_dormant_pathway` and
-`add_disconnected_copy` make networks that compute the same function with extra units, `illusion_direction`
-the 1-D patch direction v = (disconnected + dormant) / sqrt(2) that "carries" V1 although neither half does
-anything; `dascourse.diagnostics.read_ignored_split` is the procedure, run identically on DAS's span and on v.
+`add_disconnected_copy` make networks that compute the same function with extra units (`planted_copy`),
+`illusion_direction` the 1-D patch direction v = a disconnected + b dormant that "carries" V1 although neither
+part does anything; `dascourse.diagnostics.read_ignored_split` is the procedure, run identically on DAS's spans
+and on v. The dormant unit is 0 on every input, so the scale of its outgoing weight does not change the
+function; it changes what the procedure sees (`scale_sweep`), and the chapter uses the smallest scale of
+PLANTED_SCALES at which v's read part is dormant (`dormant_scale`).
 
     python -m dascourse.toy      # the chapter's numbers; ends with one JSON line
 """
@@ -369,14 +372,46 @@ def plant_dormant_pathway(mlp, layer, effect):
                      effect.reshape(d_next, 1))
 
 
-def illusion_direction(disconnected, dormant_index):
-    """v = (u + e_dormant) / sqrt(2): `disconnected` (u, a unit vector [D] in the next weight's null space)
-    plus the dormant unit's axis. Patching along v, h' = h_base + v v^T (h_source - h_base), moves the dormant
-    unit (0 in both runs) to u^T (h_source - h_base) / 2: the difference the disconnected part sees, handed to
-    the dormant pathway. Neither half alone moves anything the next layer reads on natural inputs."""
-    v = disconnected.clone()
-    v[dormant_index] = v[dormant_index] + 1.0
-    return v / v.norm()
+def illusion_direction(disconnected, dormant_index, scale=1.0):
+    """v = a u + b e_dormant, with u = `disconnected` (a unit vector [D] in the next weight's null space) and
+
+        a = cos(theta), b = sin(theta), sin(2 theta) = 1 / scale  (theta <= pi/4, so b <= a),  i.e. 2 scale a b = 1.
+
+    Patching along v, h' = h_base + v v^T (h_source - h_base), moves the dormant unit (0 in both runs) to
+    a b u^T (h_source - h_base): the difference the disconnected part sees, handed to the dormant pathway. If
+    the next layer reads the dormant unit through 2 scale W_next u, it receives W_next u u^T (h_source - h_base)
+    whatever the scale. scale = 1: v = (u + e_dormant) / sqrt(2). Neither part alone moves anything the next
+    layer reads on natural inputs."""
+    if scale < 1:
+        raise ValueError(f"scale={scale}: a unit v gives 2 a b <= 1, so the dormant column's scale must be >= 1 "
+                         f"(scale the dormant unit's outgoing weight up, not down).")
+    theta = 0.5 * torch.asin(torch.tensor(1.0 / scale, dtype=DTYPE))
+    v = torch.cos(theta) * disconnected
+    v[dormant_index] = v[dormant_index] + torch.sin(theta)
+    return v
+
+
+def planted_copy(mlp, layer, u, scale=1.0):
+    """The planted-copy illusion around a unit direction u ([d]) of hidden layer `layer`: a disconnected copy
+    of the layer's d units (`add_disconnected_copy`), then one dormant unit read through the column
+    c = 2 scale W_next u (`plant_dormant_pathway`); v = illusion_direction(u on the copy's units, the dormant
+    unit, scale). The dormant unit is 0 on every input, so every scale gives the same function, and the patch
+    along v gives the next layer 2 scale a b (u^T dh) W_next u = (u^T dh) W_next u: the original network
+    patched along u. Returns (network, v, disconnected part, dormant part), directions of the 2d + 1 units."""
+    d = len(u)
+    net = plant_dormant_pathway(add_disconnected_copy(mlp, layer), layer, 2 * scale * mlp.next_weight(layer) @ u)
+    disconnected = embed_vector(u, 2 * d + 1, offset=d)
+    return net, illusion_direction(disconnected, 2 * d, scale), disconnected, torch.eye(2 * d + 1, dtype=DTYPE)[-1]
+
+
+def dormant_read_share(next_weight, column):
+    """1 / (1 + q), q = c^T (W W^T)^-1 c (W = next_weight [m, d] of full row rank, c = column [m]): when the
+    next layer reads the original units through W and a dormant unit through c, the share of the squared
+    length of the dormant axis's read part (its projection on the row space of [W, c]) that lies on the
+    original units (Sherman-Morrison). Near 1: the read part is mostly a direction the original units move
+    along; near 0: the read part is the dormant axis itself. c = 2 scale W u gives q = 4 scale^2 ||P_row u||^2."""
+    q = column @ torch.linalg.solve(next_weight @ next_weight.T, column)
+    return (1 / (1 + q)).item()
 
 
 def embed_vector(vector, size, offset=0):
@@ -396,15 +431,15 @@ def variable_direction(mlp, shapes, layer, basis, variable="V1", n=4000, seed=TR
     return u / u.norm()
 
 
-def build_illusion(mlp, shapes, layer, u, n=4000, seed=TRAIN_SEED):
+def build_illusion(mlp, shapes, layer, u, scale=1.0, n=4000, seed=TRAIN_SEED):
     """The two constructions of the chapter, both from a real V1 direction u ([d]) of the trained network:
 
     "own null space": one dormant unit, whose outgoing column is gain * W_next u, and the disconnected part
         u_null = the direction in W_next's null space (of the original units) that best separates V1; the gain
         2 * gap(u) / gap(u_null) makes the dormant unit hand on u's V1 gap (class-mean differences).
-    "planted copy": a disconnected copy of the layer's units, then the dormant unit with column 2 W_next u;
-        the disconnected part is u on the copy's units, so the patch gives the next layer exactly
-        2 W_next u (u^T dh / 2) = W_next u u^T dh: the original network patched along u.
+    "planted copy": `planted_copy(mlp, layer, u, scale)`, a disconnected copy of the layer's units and the
+        dormant unit with column 2 scale W_next u: the patch along v gives the next layer exactly
+        W_next u u^T dh, the original network patched along u.
 
     Returns {name: (network, v = the 1-D patch direction, its disconnected part, its dormant part)}."""
     d, W = len(u), mlp.next_weight(layer)
@@ -412,25 +447,21 @@ def build_illusion(mlp, shapes, layer, u, n=4000, seed=TRAIN_SEED):
     acts, v1 = mlp.hidden(embed(ids, shapes), layer), high_level(ids)[0]
     u_null = best_separating_direction(acts, v1, null_space(W))
     gain = 2 * separation(acts, v1, u)[0] / separation(acts, v1, u_null)[0]
-    out = {}
-    for name, net, disconnected in (
-            ("own null space", plant_dormant_pathway(mlp, layer, gain * W @ u), embed_vector(u_null, d + 1)),
-            ("planted copy", plant_dormant_pathway(add_disconnected_copy(mlp, layer), layer, 2 * W @ u),
-             embed_vector(u, 2 * d + 1, offset=d))):
-        dormant = torch.eye(len(disconnected), dtype=DTYPE)[-1]  # the dormant unit is the layer's last
-        out[name] = (net, illusion_direction(disconnected, len(disconnected) - 1), disconnected, dormant)
-    return out
+    disconnected = embed_vector(u_null, d + 1)
+    own = (plant_dormant_pathway(mlp, layer, gain * W @ u), illusion_direction(disconnected, d), disconnected,
+           torch.eye(d + 1, dtype=DTYPE)[-1])
+    return {"own null space": own, "planted copy": planted_copy(mlp, layer, u, scale)}
 
 
-def illusion_report(mlp, shapes, pairs, layer, u):
-    """For each construction of `build_illusion(mlp, shapes["train"], layer, u)`, on `pairs` (V1's
+def illusion_report(mlp, shapes, pairs, layer, u, scale=1.0):
+    """For each construction of `build_illusion(mlp, shapes["train"], layer, u, scale)`, on `pairs` (V1's
     counterfactuals, on shapes["test"]): whether it computes the same function (logits equal to 1e-12 on 4000
     held-out inputs), the IIA of the 1-D patch along v and along each of its constructed parts alone, and
     `split_report` of v: the basis-free procedure that is run on DAS's spans too."""
     test = shapes["test"]
     x = embed(make_inputs(4000, len(test), TEST_SEED), test)
     report = {}
-    for name, (net, v, disconnected, dormant) in build_illusion(mlp, shapes["train"], layer, u).items():
+    for name, (net, v, disconnected, dormant) in build_illusion(mlp, shapes["train"], layer, u, scale).items():
         with torch.no_grad():
             same = torch.allclose(net(x), mlp(x), rtol=0, atol=1e-12)
         report[name] = {
@@ -441,6 +472,32 @@ def illusion_report(mlp, shapes, pairs, layer, u):
             "split": split_report(net, shapes, pairs, layer, v[None], "V1"),
         }
     return report
+
+
+def scale_sweep(mlp, shapes, pairs, layer, u, scales=None):
+    """The planted copy at each scale of the dormant unit's column 2 scale W_next u (`planted_copy`; default
+    PLANTED_SCALES): {scale: {"a", "b": v's mixing, "read_share": dormant_read_share (1 / (1 + q)), "iia":
+    score along v (V1, on `pairs`), "split": split_report of v}}. The function and the patch's effect are the
+    same at every scale; only the geometry the procedure reads changes."""
+    scales = PLANTED_SCALES if scales is None else scales
+    W, test = mlp.next_weight(layer), shapes["test"]
+    out = {}
+    for scale in scales:
+        net, v, disconnected, _ = planted_copy(mlp, layer, u, scale)
+        a, b = v @ disconnected, v[-1]
+        out[scale] = {"a": a.item(), "b": b.item(), "read_share": dormant_read_share(W, 2 * scale * W @ u),
+                      "iia": score(net, test, pairs, layer, v[None], "V1"),
+                      "split": split_report(net, shapes, pairs, layer, v[None], "V1")}
+    return out
+
+
+def dormant_scale(sweep):
+    """The smallest scale of `scale_sweep`'s whose v has a dormant read part (flags' "dormant_read"): the
+    scale at which the planted copy has the geometry Makelov et al. describe."""
+    for scale in sorted(sweep):
+        if sweep[scale]["split"]["flags"]["dormant_read"]:
+            return scale
+    raise ValueError(f"No scale in {sorted(sweep)} gives v a dormant read part: pass larger scales to scale_sweep.")
 
 
 def split_report(mlp, shapes, pairs, layer, basis, variable):
@@ -461,6 +518,8 @@ LAYER, K = 0, 2  # chosen on the validation pairs (python tools/toy_validation.p
 # 10,000 shapes, 20,000 inputs and 3000 steps, layer 0 is where DAS reaches 0.95 (k = 1, 2, 4: 0.97-1.00; layer 1:
 # 0.52-0.58), and k = 2 is the smallest k with validation IIA >= 0.95 for both V1 and V2 (0.995 and 0.992).
 N_RANDOM = 5
+PLANTED_SCALES = (1, 2, 5, 10, 20)  # the planted copy's dormant column 2 scale W u; the chapter's scale is the
+# smallest of these whose v has a dormant read part (dormant_scale): what the construction needs, not a tuning.
 WRONG_KS = (2, 4, 8)  # the wrong model's variable gets up to 4 times V1's dimensions
 
 
@@ -494,8 +553,10 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
     """The chapter's numbers, all on the same held-out pairs of unseen (test) shapes: the MLP's accuracy; IIA
     for DAS (V1, V2, and the joint swap of both) and the controls, each as {"all", "changed", "hits"} (per
     variable, and "min": the lower of V1's and V2's); DAS minus each control as a paired difference with its
-    interval (`compare`); the illusion (`illusion_report`) and the same procedure on DAS's V1 and V2 spans and
-    on u. `mlp`: the chapter's trained MLP if you have it already (train_mlp(make_shapes("train"))), else trained here."""
+    interval (`compare`); the planted copy at each of PLANTED_SCALES (`scale_sweep`), the illusion
+    (`illusion_report`) at the smallest of them whose read part is dormant ("illusion_scale"), and the same
+    procedure on DAS's V1 and V2 spans and on u. `mlp`: the chapter's trained MLP if you have it already
+    (train_mlp(make_shapes("train"))), else trained here."""
     shapes = {split: make_shapes(split) for split in SPLIT_SEEDS}
     mlp = train_mlp(shapes["train"]) if mlp is None else mlp
     test_shapes = shapes["test"]
@@ -518,6 +579,7 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
                        train_das(mlp, shapes["train"], layer, kk, variables=("A",)).R_k.detach(), "A") for kk in WRONG_KS}
     progress("the wrong model's variable trained with k = " + ", ".join(map(str, WRONG_KS)))
     u = variable_direction(mlp, shapes["train"], layer, variable_basis(rotation, 0, k))
+    sweep = scale_sweep(mlp, shapes, test, layer, u)
     controls = {"neuron": neuron, "random": random, "full": full}
     return {
         "mlp": mlp, "shapes": shapes, "rotation": rotation, "test": test, "layer": layer, "k": k, "u": u,
@@ -530,15 +592,16 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
         "differences": {**{f"{name} {v}": compare(das[v], c[v], test) for name, c in controls.items() for v in VARIABLES},
                         **{f"wrong_model_k{kk} V1": compare(das["V1"], s, test) for kk, s in wrong.items()}},
         "u_iia": score(mlp, test_shapes, test, layer, u[None], "V1"),
-        "illusion": illusion_report(mlp, shapes, test, layer, u),
+        "scale_sweep": sweep, "illusion_scale": dormant_scale(sweep),
+        "illusion": illusion_report(mlp, shapes, test, layer, u, dormant_scale(sweep)),
         "das_split": {v: split_report(mlp, shapes, test, layer, variable_basis(rotation, i, k), v)
                       for i, v in enumerate(VARIABLES)},
         "u_split": split_report(mlp, shapes, test, layer, u[None], "V1"),
     }
 
 
-def summary(result):
-    """The JSON-ready numbers of `run`'s result."""
+def summary(result, digits=4):
+    """The JSON-ready numbers of `run`'s result, floats rounded to `digits` places (None: as computed)."""
     out = {"task_accuracy": result["task_accuracy"], "layer": result["layer"], "k": result["k"],
            "das_v1_iia": result["das"]["V1"]["all"], "das_v2_iia": result["das"]["V2"]["all"]}
     for name in ("das", "neuron", "random", "full"):
@@ -556,42 +619,51 @@ def summary(result):
             out[f"{prefix}{key}_iia"], out[f"{prefix}{key}_iia_changed"] = ill[part]["all"], ill[part]["changed"]
         out[f"{prefix}_same_function"] = ill["same_function"]
         out.update(split_numbers(prefix, ill["split"]))
+    out["illusion_scale"] = result["illusion_scale"]
+    out["scale_sweep"] = {str(scale): {"a": row["a"], "b": row["b"], "read_share": row["read_share"],
+                                       "iia": row["iia"]["all"], "iia_changed": row["iia"]["changed"],
+                                       **split_numbers("", row["split"])} for scale, row in result["scale_sweep"].items()}
     for v, report in result["das_split"].items():
         out.update(split_numbers(f"das_{v.lower()}", report))
     out.update(split_numbers("u", result["u_split"]))
-    return {key: _rounded(v) for key, v in out.items()}
+    return {key: _rounded(v, digits) for key, v in out.items()}
 
 
 def split_numbers(prefix, report):
-    """A `split_report` as flat JSON fields."""
-    out = {f"{prefix}_null_fraction": report["null_fraction"],
-           f"{prefix}_null_fraction_random": report["null_fraction_random"]}
-    for part in ("read", "ignored"):
-        for key in ("dim", "least_variance", "most_variance", "iia"):
-            out[f"{prefix}_{part}_{key}"] = report[part][key]
-    out[f"{prefix}_flags"] = report["flags"]
-    return out
+    """A `split_report` as flat JSON fields, named prefix_<field> (just <field> when prefix is "")."""
+    fields = {"null_fraction": report["null_fraction"], "null_fraction_random": report["null_fraction_random"],
+              **{f"{part}_{key}": report[part][key] for part in ("read", "ignored")
+                 for key in ("dim", "least_variance", "most_variance", "iia")},
+              "flags": report["flags"]}
+    return {f"{prefix}_{key}" if prefix else key: value for key, value in fields.items()}
 
 
-def _rounded(v):
+def _rounded(v, digits):
     if isinstance(v, float):
-        return round(v, 4)
+        return v if digits is None else round(v, digits)
     if isinstance(v, list):
-        return [_rounded(x) for x in v]
+        return [_rounded(x, digits) for x in v]
+    if isinstance(v, dict):
+        return {key: _rounded(x, digits) for key, x in v.items()}
     return v
 
 
 def main():
     started = time.time()
     result = run(progress=lambda msg: print(f"{msg} ({time.time() - started:.0f} s)", file=sys.stderr, flush=True))
-    numbers = summary(result)
+    numbers = summary(result, digits=None)  # printed with 3 places from the unrounded values (as the chapter does)
     for name in ("das", "neuron", "random", "full", "wrong_model_k2", "wrong_model_k8", "joint_das"):
         print(f"{name:15s} IIA all pairs {numbers[name + '_iia']:.3f}   label-changing pairs "
               f"{numbers[name + '_iia_changed']:.3f}", file=sys.stderr)
+    for scale, row in numbers["scale_sweep"].items():
+        print(f"planted copy, dormant column 2 x {scale:>2s} W u: IIA along v {row['iia']:.3f}, read part's least "
+              f"natural variance {row['read_least_variance']:.3f}, flagged {row['flags']['illusion']}", file=sys.stderr)
+    print(f"the illusion below uses scale {numbers['illusion_scale']}: the smallest whose read part is dormant",
+          file=sys.stderr)
     for prefix in ("illusion", "illusion_own_null", "das_v1", "das_v2"):
         print(f"{prefix:17s} null fraction {numbers[prefix + '_null_fraction']:.3f} (random "
               f"{numbers[prefix + '_null_fraction_random'][0]:.3f}); flags {numbers[prefix + '_flags']}", file=sys.stderr)
-    print(json.dumps(numbers))
+    print(json.dumps(summary(result)))
 
 
 if __name__ == "__main__":

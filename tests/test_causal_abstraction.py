@@ -74,31 +74,66 @@ def test_the_illusion(result):
 
 
 def test_the_split_procedure(result):
-    # The same procedure on every span: the own-null illusion has a dormant read part; DAS's spans do not.
-    assert result["illusion_own_null_flags"]["illusion"]
+    # The same procedure on every span: both illusions are flagged (a dormant read part, an inert ignored part
+    # that varies); DAS's spans and u are not.
+    assert result["illusion_flags"]["illusion"] and result["illusion_own_null_flags"]["illusion"]
     for prefix in ("das_v1", "das_v2", "u"):
-        assert not result[f"{prefix}_flags"]["dormant_read"], prefix
+        assert not result[f"{prefix}_flags"]["dormant_read"] and not result[f"{prefix}_flags"]["illusion"], prefix
         assert result[f"{prefix}_read_least_variance"] > 0.1, prefix
     for prefix in ("illusion", "illusion_own_null", "das_v1", "das_v2", "u"):
         assert result[f"{prefix}_ignored_iia"] <= 0.05, prefix  # what the next layer ignores does nothing alone
 
 
-def test_planted_network_is_the_same_function_and_reroutes_the_patch():
+def test_the_dormant_scale_sweep(result):
+    # Same function and same patch at every scale of the dormant column; only the read part's variance changes.
+    sweep = result["scale_sweep"]
+    assert [float(scale) for scale in sweep] == list(toy.PLANTED_SCALES)
+    assert all(row["iia"] == result["u_iia"] for row in sweep.values())
+    variances = [row["read_least_variance"] for row in sweep.values()]
+    assert variances == sorted(variances, reverse=True)  # a larger dormant weight: a more dormant read part
+    assert not sweep["1"]["flags"]["dormant_read"]  # at scale 1 the read part is mostly u's own read direction
+    flagged = [float(scale) for scale, row in sweep.items() if row["flags"]["dormant_read"]]
+    assert result["illusion_scale"] == min(flagged)
+    assert result["illusion_read_least_variance"] == sweep[str(result["illusion_scale"])]["read_least_variance"]
+
+
+@pytest.mark.parametrize("scale", [1, 5, 20])
+def test_planted_network_is_the_same_function_and_reroutes_the_patch(scale):
     torch.manual_seed(0)
     mlp = toy.MLP(in_dim=6, hidden=(5, 3)).requires_grad_(False)
     x_base, x_source = torch.randn(50, 6, dtype=toy.DTYPE), torch.randn(50, 6, dtype=toy.DTYPE)
     u = torch.randn(5, dtype=toy.DTYPE)
     u = u / u.norm()
-    planted = toy.plant_dormant_pathway(toy.add_disconnected_copy(mlp, 0), 0, 2 * mlp.next_weight(0) @ u)
+    planted, v, disconnected, dormant = toy.planted_copy(mlp, 0, u, scale)
     assert planted.layers[0].out_features == 11
+    assert torch.allclose(planted.next_weight(0)[:, -1], 2 * scale * mlp.next_weight(0) @ u)
     assert torch.allclose(planted(x_base), mlp(x_base), rtol=0, atol=1e-12)
     assert torch.all(planted.hidden(x_base, 0)[:, -1] == 0)  # dormant
-    v = toy.illusion_direction(toy.embed_vector(u, 11, offset=5), 10)
-    assert v.norm().item() == pytest.approx(1.0)
+    a, b = v @ disconnected, v @ dormant
+    assert v.norm().item() == pytest.approx(1.0) and 2 * scale * a * b == pytest.approx(1.0) and b <= a
     assert torch.allclose(toy.interchange(planted, x_base, x_source, 0, v[None]),
                           toy.interchange(mlp, x_base, x_source, 0, u[None]), atol=1e-12)
-    for part in (toy.embed_vector(u, 11, offset=5), torch.eye(11, dtype=toy.DTYPE)[-1]):  # each half: nothing
+    for part in (disconnected, dormant):  # each part alone: nothing
         assert torch.allclose(toy.interchange(planted, x_base, x_source, 0, part[None]), mlp(x_base), atol=1e-12)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        toy.illusion_direction(disconnected, 10, scale=0.5)
+
+
+def test_dormant_read_share_is_the_original_units_share_of_the_read_projection():
+    # 1 / (1 + q) by Sherman-Morrison, against the projection of the dormant axis on the row space of [W, 0, c].
+    torch.manual_seed(0)
+    mlp = toy.MLP(in_dim=6, hidden=(5, 3)).requires_grad_(False)
+    u = torch.randn(5, dtype=toy.DTYPE)
+    u = u / u.norm()
+    W = mlp.next_weight(0)
+    for scale in (1, 10):
+        planted = toy.planted_copy(mlp, 0, u, scale)[0]
+        null = null_space(planted.next_weight(0))
+        axis = torch.eye(11, dtype=toy.DTYPE)[-1]
+        read = axis - null.T @ (null @ axis)
+        share = read[:5].pow(2).sum() / read.pow(2).sum()
+        assert share.item() == pytest.approx(toy.dormant_read_share(W, 2 * scale * W @ u))
+    assert toy.dormant_read_share(W, 20 * W @ u) < 0.1 < toy.dormant_read_share(W, 2 * W @ u)
 
 
 def test_best_separating_direction_finds_the_informative_axis():
