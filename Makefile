@@ -22,7 +22,7 @@ help:
 	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 100 min)"
 	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
-	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
+	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~8 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
 	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
 	@echo "make help            this list"
@@ -115,7 +115,7 @@ determinism:
 evaluation:
 	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
-# How many entities a user needs (23 minutes measured, on two cores other jobs shared): held-out Cause against the number of training entities on
+# How many entities a user needs (8 minutes measured on 2 cores at the course's settings): held-out Cause against the number of training entities on
 # the city table, two seeds per size, in the numeric mode; book/learning_curve.md and the README show the
 # committed CSV (figure: python tools/figures.py learning_curve). Rerun after changing the table or the knobs.
 .PHONY: learning-curve
