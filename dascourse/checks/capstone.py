@@ -7,6 +7,7 @@ from . import call, check, expect, passed
 
 DECIMAL = re.compile(r"(?<![\w.])[-+]?\d*\.\d+(?![\w]|\.\d)")  # signed: "+0.40", "-0.05"
 WORDS = {"more": "more than", "less": "less than", "cannot tell": "cannot be told from"}
+VERBS = {"more": "is more than", "less": "is less than", "cannot tell": "cannot be told from"}
 
 
 def compare(diff, lo, hi):
@@ -29,7 +30,7 @@ def conclusion(report):
              f"{report['held_out_text']['cause']} of pairs."]
     for control, by_score in report["minus_controls"].items():
         diff, lo, hi = by_score["cause"]
-        lines.append(f"On Cause it is {WORDS[compare(diff, lo, hi)]} {control} "
+        lines.append(f"On Cause it {VERBS[compare(diff, lo, hi)]} {control} "
                      f"({diff:+.2f} [{lo:+.2f}, {hi:+.2f}], paired).")
     for kept in report["keep"]:
         if kept in report["held_out_text"]:
