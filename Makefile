@@ -19,9 +19,9 @@ help:
 	@echo "make execute         re-execute the chapters (NOTEBOOKS=...) in the numeric mode and write their outputs"
 	@echo "make learner         regenerate notebooks/learner/ and every chapter's Colab badge and setup cell"
 	@echo "make determinism     make nbval three times in a row (before a release)"
-	@echo "make selection       choose the chapters' settings on validation cities (~25 min)"
-	@echo "make seeds           chapters 5 and 7's seed spreads, as CSV (~25 min)"
-	@echo "make evaluation      chapter 6's k sweep and entanglement table, as CSV (~11 min)"
+	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 70 min)"
+	@echo "make seeds           chapter 7's seed spread, as CSV"
+	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make capstone        the capstone chapter's report: countries' language, keeping continent and capital (~4 min)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
@@ -109,21 +109,21 @@ determinism:
 	  $(MAKE) nbval || exit 1; \
 	done
 
-# Chapters 5 and 7's seed spreads (about 25 minutes on 2 cores): chapter 5's training run and chapter 7's three
-# methods for seeds 0, 1 and 2, in the numeric mode, with the settings of dascourse/data/course_selection.json (dc.course_settings());
-# the chapters show the committed CSVs. Rerun after changing the settings (`make selection`) or the numeric mode.
+# Chapter 7's seed spread: its methods for seeds 0, 1 and 2, in the numeric mode, with the settings of
+# dascourse/data/course_selection.json (dc.multitask_settings(), dc.course_settings()); the chapter shows the
+# committed CSV. Chapter 5's seed spread comes from the grid of `make selection` (its three seeds of DAS).
+# Rerun after changing the settings (`make selection`) or the numeric mode.
 .PHONY: seeds
 seeds:
-	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 5 --seeds 0,1,2 --out dascourse/data/training_seeds.csv
 	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
-# Chapter 6's slow grids (11 minutes measured with k 16 and 256): DAS and the learned neuron mask for k 16 and
-# the course's k, seeds 0-2, with the untrained controls, scored on the held-out pairs; DAS trained for country,
-# continent and language, each scored on all three (entanglement). The chapter shows the committed CSVs.
-# Rerun after `make selection` changes the course's settings, or after changing the numeric mode.
+# Chapter 6's entanglement table (tools/evaluation_grid.py): DAS at the course's layer and k trained for the country,
+# the continent and the language, each scored by Cause on all three attributes on held-out pairs. Chapter 6's k curve
+# is tools/course_grid.py's (`make selection`). Rerun after `make selection` changes the course's settings, or after
+# changing the numeric mode; the chapter shows the committed CSV.
 .PHONY: evaluation
 evaluation:
-	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --ks 16,256 --out-dir dascourse/data
+	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
 # The capstone chapter's report (notebooks/09_your_own_concept.ipynb; about 4 minutes on 2 cores): `python -m
 # dascourse report --quick` on the shipped country table, the attribute `language`, keeping `continent` and
@@ -150,18 +150,17 @@ learning-curve:
 tables:
 	$(PYTHON) -m tools.check_cities
 
-# The chapters' one configuration (about 25 minutes): `python -m dascourse select` on the city table's
-# training entities (a fifth of them for validation; the held-out fifth never touched), every layer, k and
-# lr below with seeds 0-2, 100 steps of 16 pairs. Writes dascourse/data/course_selection.{csv,json}, which
-# dascourse.settings.course_settings() and the page book/settings.md read; then tools/selection_report.py
-# rewrites that page's table and tools/figures.py its figure. In the default mode (a choice among
-# configurations, not a committed trained number; the numeric mode would take 1.5x as long).
-SELECTION_FLAGS := --attribute country --layers 8,12,16 --k 32,256 --lr 3e-3,1e-2 --batch-size 16 --steps 100 --seeds 0,1,2
+# The course's settings and chapter 6's k curve, from one grid (tools/course_grid.py; about 70 minutes on 2 cores):
+# on the city table's training cities (a fifth of them for validation; chapter 5's held-out cities never used
+# to choose), DAS at layers 8, 12, 16 and k 1, 4, 16, 64, 256 and multi-task DAS at k 4, 16, 64, seeds 0-2, 100
+# steps of 16 pairs at lr 3e-3, with full patching and a random subspace of each k as reference rows, scored on
+# the validation pairs; then chapter 6's k curve at the chosen layer on held-out cities. Writes
+# dascourse/data/course_selection.{csv,json} (read by dc.course_settings(), dc.multitask_settings() and the page
+# book/settings.md) and evaluation_ksweep.csv + evaluation_pairs.json; then tools/selection_report.py rewrites
+# the page's table and tools/figures.py its figure. In the numeric mode.
 .PHONY: selection
 selection:
-	$(PYTHON) -m dascourse select $(SELECTION_FLAGS) --out dascourse/data/course_selection.csv \
-	  > dascourse/data/course_selection.json.tmp
-	mv dascourse/data/course_selection.json.tmp dascourse/data/course_selection.json
+	env $(NUMERIC_ENV) $(PYTHON) tools/course_grid.py
 	$(PYTHON) -m tools.selection_report
 	$(PYTHON) tools/figures.py selection
 

@@ -1,7 +1,7 @@
 """The command line: choose settings on validation entities, train a DAS rotation on a table of entities,
 and evaluate a saved one.
 
-    python -m dascourse select --attribute country --layers 8,12,16 --k 32,256 --out sweep.csv
+    python -m dascourse select --attribute country --layers 8,12,16 --k 1,4,16,64,256 --out sweep.csv
     python -m dascourse train --attribute country --layer 12 --k 256 --out rot.pt
     python -m dascourse evaluate --rotation rot.pt [--entities NEW.csv --split all]
     python -m dascourse report --entities MINE.csv --attribute country --keep continent --out DIR [--quick]
@@ -9,7 +9,9 @@ and evaluate a saved one.
 train keeps the facts the model knows, holds out a fifth of the entities (pairs.split_by_city, seeded by
 --split-seed), trains DAS on pairs of the others (multi-task with --keep; R_k's start and the batches
 seeded by --seed) and saves the rotation with its metadata, the held-out entities included. select
-(selection.py) scores configurations on a validation split of the training entities only. evaluate prints
+(selection.py) scores configurations on a validation split of the training entities only, and chooses as the
+chapters do: the smallest k whose Cause the validation pairs cannot tell from the best k's (paired interval),
+or with --keep the best Disentangle (selection.choose_das, choose_mdas). evaluate prints
 RAVEL's scores, with 95% intervals over entities, on the held-out entities (or any entities the rotation
 was not trained on), and the same scores of two controls on the same pairs -- full patching (h' = h_source)
 and a random subspace of the rotation's k -- each with its paired difference to the rotation
@@ -34,8 +36,8 @@ from .metrics import format_interval, score_differences
 from .model import ModelUnavailableError, load_model, set_seed, torch_module
 from .pairs import make_pairs, split_by_city
 from .patching import check_layer
-from .selection import (TEST_FRAC, best_configuration, configurations, grid_search, make_validation_pairs,
-                        rotation_scores, split_three_ways)
+from .selection import (TEST_FRAC, choose, configuration_means, configurations, grid_search,
+                        make_validation_pairs, rotation_scores, split_three_ways)
 from .storage import check_fits, load_intervention, save_intervention
 from .settings import course_settings
 from .train import TrainSettings, train_das
@@ -216,16 +218,16 @@ def select(args):
     fit, val, held_out = split_three_ways(facts, args.attribute, args.split_seed)
     fit_pairs, val_pairs = make_validation_pairs(model, fit, val, args.attribute, args.pairs, where)
     start = time.time()
-    rows = grid_search(model, fit_pairs, val_pairs, configurations(layers, ks, lrs, batch_sizes), seeds, args.steps,
-                 args.attribute, keep, templates, args.pairs)
+    rows, pairs = grid_search(model, fit_pairs, val_pairs, configurations(layers, ks, lrs, batch_sizes), seeds,
+                              args.steps, args.attribute, keep, templates, args.pairs)
     with atomic_open(args.out, "w") as f:  # a sweep killed half-way leaves no half-written CSV
         rows.to_csv(f, index=False)
-    by = "val_disentangle" if keep else "val_cause"
-    best, means = best_configuration(rows, by)
-    return {"out": args.out, "best": best, "by": f"mean {by} over seeds", "attribute": args.attribute, "keep": keep,
+    chosen = choose(rows, pairs, keep)
+    return {"out": args.out, "chosen": chosen, "rule": chosen["rule"], "attribute": args.attribute, "keep": keep,
             "split_seed": args.split_seed, "n_fit_entities": len(fit), "n_val_entities": len(val),
             "n_held_out_entities": len(held_out), "n_fit_pairs": len(fit_pairs), "n_val_pairs": len(val_pairs),
-            "skipped_unknown": skipped, "seconds": round(time.time() - start, 1), "configurations": means}
+            "skipped_unknown": skipped, "seconds": round(time.time() - start, 1),
+            "configurations": configuration_means(rows), "pairs": pairs}
 
 
 def report(args):
@@ -325,12 +327,15 @@ def parser():
     s = commands.add_parser("select", help="choose layer, k, lr and batch size on validation entities",
                             description="Train every configuration and seed on a part of the training entities, "
                             "score it on the rest (validation), never on the held-out entities; one CSV row per "
-                            "configuration and seed, then one JSON line naming the best configuration.")
+                            "configuration and seed (scores, intervals and per-pair hits), then one JSON line "
+                            "naming the choice and its rule: the smallest k whose mean validation Cause minus the "
+                            "best k's has a paired 95% interval reaching 0, at the best layer (with --keep: the "
+                            "highest mean validation Disentangle).")
     s.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     s.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
     s.add_argument("--keep", default="", metavar="A,B",
-                   help="columns to keep unchanged (multi-task DAS); then the best is chosen by Disentangle")
-    for flag, key, metavar, what in (("--layers", "layer", "8,12,16", "decoder layers"), ("--k", "k", "16,64,256",
+                   help="columns to keep unchanged (multi-task DAS); then the choice is the highest Disentangle")
+    for flag, key, metavar, what in (("--layers", "layer", "8,12,16", "decoder layers"), ("--k", "k", "1,4,16,64",
                                      "subspace dimensions"), ("--lr", "lr", "3e-3,1e-2", "Adam learning rates"),
                                      ("--batch-size", "batch_size", "16,32", "pairs per step")):
         s.add_argument(flag, default=str(course[key]), metavar=metavar,

@@ -112,15 +112,15 @@ class Grid:
                                self.isolate, self.template, self.n_isolate)
 
 
-def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=()):
+def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=(), mdas_layers=None):
     """Rows on the validation pairs, for choosing: DAS at every (layer, k of das_ks, seed), MDAS at every
-    (layer, k of mdas_ks, seed), and as reference lines a random subspace per (layer, k) (the first seed) and
+    (layer of mdas_layers (default: layers), k of mdas_ks, seed), and as reference lines a random subspace per (layer, k) (the first seed) and
     full patching per layer. Returns (rows as a list of dicts, the pairs the hits refer to)."""
     d = grid.model.config.hidden_size
     rows, pairs = [], None
     for layer in layers:
         for method, ks, mdas in (("DAS", das_ks, False), ("MDAS", mdas_ks, True)):
-            if not ks:
+            if not ks or (mdas and mdas_layers is not None and layer not in mdas_layers):
                 continue
             for (k, seed), swap in grid.runs(layer, ks, mdas).items():
                 result = grid.score(val_pairs, layer, swap)
@@ -136,10 +136,11 @@ def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=()):
     return rows, pairs
 
 
-def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES):
+def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES, mask_seeds=None):
     """The k curve at `layer` on the held-out pairs: the DAS and MDAS runs (no retraining), per k the
     top-k principal directions of h_source - h_base (512 training pairs), the best k neurons by attribution
-    (64 training pairs; country only) and a random subspace per seed, the masks per seed and L1 weight, full patching.
+    (64 training pairs; country only) and a random subspace per seed, the masks per seed of mask_seeds (default:
+    the grid's) and L1 weight, full patching.
     Returns (rows as a list of dicts, the pairs the hits refer to)."""
     d = grid.model.config.hidden_size
     rows, pairs = [], None
@@ -165,7 +166,7 @@ def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSI
             add("best k neurons", k, 0, subspace(torch.eye(d)[order[:k]]))
         for seed, swap in random_subspaces(d, k, grid.seeds).items():
             add("random subspace", k, seed, swap)
-    for seed in grid.seeds:
+    for seed in grid.seeds if mask_seeds is None else mask_seeds:
         for lam, mask in zip(sparsities, grid.masks(layer, seed, sparsities)):
             if mask.k > 0:  # a mask that kept no neuron patches nothing
                 add("learned mask (DBM)", mask.k, seed, mask.neuron_swap(), sparsity=lam)

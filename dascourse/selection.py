@@ -1,4 +1,5 @@
-"""Choosing layer, k, learning rate and batch size on validation entities (`python -m dascourse select`).
+"""Choosing layer, k, learning rate and batch size on validation entities (`python -m dascourse select`,
+and tools/course_grid.py for the course's own settings).
 
 The held-out entities are the ones `train --split-seed S` holds out (split_by_city(known, 0.2, S)); selection
 never touches them. The remaining training entities are split once more, the same way:
@@ -7,12 +8,19 @@ never touches them. The remaining training entities are split once more, the sam
     validation entities  -> validation pairs (base and source both validation entities)
 
 For each configuration c = (layer, k, lr, batch_size) and seed s, R_k is trained on the fit pairs, and
-h' = swap(h_base, h_source) at `layer` is scored on the validation pairs:
+h' = swap(h_base, h_source) at `layer` is scored on the validation pairs (one row per run, grid.result_row):
 
-    val_cause(c, s)                  IIA of `attribute`, with a 95% interval resampling entities
-    val_isolate(c, s)[a]             for each kept attribute a (--keep), and
-    val_disentangle(c, s)          = (val_cause + mean_a val_isolate[a]) / 2
-    best = argmax_c mean_s val_cause(c, s)          (mean_s val_disentangle(c, s) with --keep)
+    cause(c, s)                  IIA of `attribute`, with a 95% interval resampling entities
+    <a>(c, s)                    Isolate of each kept attribute a (--keep), and isolate = their mean
+    disentangle(c, s)          = (cause + isolate) / 2
+    hits_<score>                 the per-pair 0/1 hits, on the pairs of grid.pair_lists (the same for every run)
+
+The choice follows the question asked (the course's chapters ask the same two):
+
+    plain DAS, "is the attribute in a small subspace?"   choose_das: the smallest k whose seed-averaged
+        Cause minus the best k's has a paired 95% interval reaching 0, at the layer whose best k has the
+        highest Cause
+    multi-task DAS (--keep), "can it be moved alone?"    choose_mdas: the highest mean Disentangle
 
 Runs that share (lr, batch_size) train stacked, in one train_das_many call with one run per
 (layer, k, seed): one forward pass per step serves them all.
@@ -26,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from .grid_files import seed_mean_hits
-from .metrics import paired_difference, score_row, scores
+from .metrics import disentangle_interval, entity_interval, paired_difference, scores
 from .pairs import isolate_pairs, make_pairs, split_by_city
 from .train import train_das_many
 
@@ -67,13 +75,18 @@ def configurations(layers, ks, lrs, batch_sizes):
 
 
 def grid_search(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, keep=(), template=0, n_isolate=256,
-          progress=True):
+                progress=True):
     """Train every configuration of `configs` with every seed on `fit_pairs`, score each on `val_pairs`
-    (rotation_scores); one row per (configuration, seed). Runs sharing (lr, batch_size) train stacked."""
+    (rotation_scores); one row per (configuration, seed): method ("MDAS" with `keep`, else "DAS"), the
+    configuration, seed, steps, grid.result_row's scores and hits (as tools/course_grid.py's rows), few_pairs and
+    train_seconds. Returns (rows, pairs): pairs = grid.pair_lists, the validation pairs the hits refer to. Runs
+    sharing (lr, batch_size) train stacked."""
+    from .grid import pair_lists, result_row  # here: grid.py imports rotation_scores from this module
+
     groups = {}
     for c in configs:
         groups.setdefault((c["lr"], c["batch_size"]), []).extend({**c, "seed": s} for s in seeds)
-    rows = []
+    rows, pairs = [], None
     bar = tqdm(total=len(groups) * steps, desc=f"select: {len(configs)} configurations x {len(seeds)} seeds",
                unit="step", disable=not progress)
     for (lr, batch_size), runs in groups.items():
@@ -84,39 +97,23 @@ def grid_search(model, fit_pairs, val_pairs, configs, seeds, steps, attribute, k
         seconds = (time.time() - start) / len(runs)  # the group's time, shared evenly among its runs
         bar.set_postfix_str(f"scoring {len(runs)} runs on {len(val_pairs)} validation pairs")
         for run, (swap, _) in zip(runs, trained):
-            rows.append({**run, "steps": steps, **_flat(rotation_scores(model, val_pairs, run["layer"], swap,
-                         attribute, keep, template, n_isolate)), "train_seconds": round(seconds, 1)})
+            result = rotation_scores(model, val_pairs, run["layer"], swap, attribute, keep, template, n_isolate)
+            pairs = pairs or pair_lists(result)
+            rows.append({"method": "MDAS" if keep else "DAS", **run, "steps": steps, **result_row(result),
+                         "few_pairs": " ".join(result["few_pairs"]), "train_seconds": round(seconds, 1)})
         bar.set_postfix_str("")
     bar.close()
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pairs
 
 
-def _validation_name(score):
-    """The CSV column of a score: val_cause, val_isolate, val_disentangle, val_isolate_<a> for attribute a."""
-    return f"val_{score}" if score in ("cause", "isolate", "disentangle") else f"val_isolate_{score}"
-
-
-def _flat(result):
-    """rotation_scores as CSV columns: val_cause, val_cause_lo, val_cause_hi, val_isolate_<a>(_lo, _hi),
-    val_isolate (their mean), val_disentangle, n_val_pairs, n_val_entities, few_pairs (the scores resting
-    on fewer than FEW_PAIRS pairs or FEW_ENTITIES entities, e.g. "cause continent")."""
-    row = score_row(result, _validation_name)
-    return {**{key: round(v, 4) for key, v in row.items()}, "n_val_pairs": result["n_pairs"],
-            "n_val_entities": result["n_entities_scored"]["cause"], "few_pairs": " ".join(result["few_pairs"])}
-
-
-def best_configuration(rows, by="val_cause"):
-    """(best, means): the configuration with the highest mean `by` over seeds, and every configuration's
-    mean (with the number of seeds) as a list of dicts, best first."""
-    knobs = ["layer", "k", "lr", "batch_size"]
-    if by not in rows.columns:
-        raise ValueError(f"No run has a {by}: no validation pair's base and source differ in a kept attribute, "
-                         f"so Isolate cannot be measured; add entities with other values, or drop --keep.")
-    means = rows.groupby(knobs, sort=False)[by].agg(["mean", "count"]).reset_index()
-    means = means.sort_values("mean", ascending=False, kind="stable")
-    table = [{**{key: _plain(r[key]) for key in knobs}, f"mean_{by}": round(float(r["mean"]), 4),
-              "n_seeds": int(r["count"])} for r in means.to_dict("records")]
-    return table[0], table
+def configuration_means(rows, knobs=("layer", "k", "lr", "batch_size")):
+    """Every configuration's mean Cause (and Isolate and Disentangle, when scored) over its seeds, with the
+    number of seeds, as a list of dicts in the order of `rows` (for json)."""
+    knobs = list(knobs)
+    columns = [c for c in ("cause", "isolate", "disentangle") if c in rows.columns]
+    means = rows.groupby(knobs, sort=False)[columns].mean().join(rows.groupby(knobs, sort=False).size().rename("n"))
+    return [{**dict(zip(knobs, map(_plain, key))), **{f"mean_val_{c}": round(float(r[c]), 4) for c in columns},
+             "n_seeds": int(r["n"])} for key, r in means.iterrows()]
 
 
 def _plain(value):
@@ -149,14 +146,15 @@ def choose_das(rows, pairs, method="DAS"):
                         chosen k = the smallest k whose seed-averaged per-pair hits minus k*'s have a paired
                                    95% entity interval (`paired_difference`) reaching 0: no smaller k that
                                    the validation pairs can tell from the best
-        layer        =  the one whose k* has the highest mean Cause
+        layer        =  the one whose chosen k is smallest (the smallest subspace that carries it);
+                        ties: the higher mean Cause at the chosen k
 
-    Returns {"layer", "k", "best_k", "mean_val_cause", "mean_val_isolate", "mean_val_disentangle",
-    "minus_best": (diff, lo, hi), "rule", "per_layer": [the same for every layer]}."""
+    Returns {"layer", "k", "best_k", "mean_val_cause", "mean_val_isolate", "mean_val_disentangle" (None where
+    nothing was kept), "minus_best": (diff, lo, hi), "rule", "per_layer": [the same for every layer]}."""
     base, source = (np.array([p[i] for p in pairs["cause"]]) for i in (0, 1))
     per_layer = []
     for layer, at_layer in rows[rows.method == method].groupby("layer", sort=True):
-        means = at_layer.groupby("k")[["cause", "isolate", "disentangle"]].mean()
+        means = at_layer.groupby("k")[[c for c in ("cause", "isolate", "disentangle") if c in rows]].mean()
         best_k = int(means["cause"].idxmax())  # idxmax keeps the first (smallest) k of a tie
         best = seed_mean_hits(at_layer[at_layer.k == best_k])
         for k in sorted(means.index):
@@ -165,13 +163,14 @@ def choose_das(rows, pairs, method="DAS"):
                 break
         per_layer.append({"layer": int(layer), "k": int(k), "best_k": best_k,
                           "mean_val_cause": round(float(means.loc[k, "cause"]), 4),
-                          "mean_val_isolate": round(float(means.loc[k, "isolate"]), 4),
-                          "mean_val_disentangle": round(float(means.loc[k, "disentangle"]), 4),
+                          "mean_val_isolate": _mean_at(means, k, "isolate"),
+                          "mean_val_disentangle": _mean_at(means, k, "disentangle"),
                           "best_mean_val_cause": round(float(means.loc[best_k, "cause"]), 4),
                           "minus_best": [round(v, 4) for v in (diff, lo, hi)]})
-    choice = max(per_layer, key=lambda c: (c["best_mean_val_cause"], -c["layer"]))
-    return {**choice, "rule": "smallest k whose validation Cause minus the best k's has a paired 95% interval "
-                              "reaching 0, at the layer with the highest best-k Cause", "per_layer": per_layer}
+    choice = min(per_layer, key=lambda c: (c["k"], -c["mean_val_cause"], c["layer"]))
+    return {**choice, "rule": "at each layer, the smallest k whose validation Cause minus the best k's has a "
+                              "paired 95% interval reaching 0; the layer where that k is smallest (ties: the "
+                              "higher Cause)", "per_layer": per_layer}
 
 
 def choose_mdas(rows, method="MDAS"):
@@ -186,3 +185,59 @@ def choose_mdas(rows, method="MDAS"):
             "mean_val_isolate": round(float(best["isolate"]), 4),
             "mean_val_disentangle": round(float(best["disentangle"]), 4),
             "on_edge": bool(k in (runs.k.min(), runs.k.max())), "rule": "highest mean validation Disentangle"}
+
+
+def _mean_at(means, k, column):
+    """means.loc[k, column] rounded for json; None when the column was not scored (nothing kept)."""
+    return round(float(means.loc[k, column]), 4) if column in means.columns else None
+
+
+def choose(rows, pairs, keep):
+    """`python -m dascourse select`'s choice among its configurations (rows and pairs of `grid_search`):
+    choose_das without `keep`, choose_mdas with it, applied at each (lr, batch_size) of the sweep; the
+    (lr, batch_size) whose best k has the highest mean Cause (choose_das) or whose choice has the highest
+    mean Disentangle (choose_mdas) wins. Returns the choice with "lr" and "batch_size" added."""
+    if keep and "disentangle" not in rows.columns:
+        raise ValueError("No run has a Disentangle: no validation pair's base and source differ in a kept "
+                         "attribute, so Isolate cannot be measured; add entities with other values, or drop --keep.")
+    choices = []
+    for (lr, batch_size), runs in rows.groupby(["lr", "batch_size"], sort=True):
+        choice = choose_mdas(runs) if keep else choose_das(runs, pairs)
+        choices.append({**choice, "lr": _plain(lr), "batch_size": _plain(batch_size)})
+    score = "mean_val_disentangle" if keep else "best_mean_val_cause"
+    chosen = max(choices, key=lambda c: c[score])  # a tie keeps the first: the smaller lr, then batch size
+    if len(choices) > 1:
+        chosen["rule"] += ("; of the learning rates and batch sizes, the one with the highest "
+                           + ("mean validation Disentangle" if keep else "best-k Cause"))
+    return chosen
+
+
+def grid_scores(rows, pairs, by=("method", "layer", "k")):
+    """Each group of grid rows (`by`; e.g. one method's seeds at one layer and k) scored on its seed-averaged
+    per-pair hits, hit_i = mean_s hits_s,i, on the pairs of `pairs` ({score: [[base, source], ...]}):
+
+        cause       = mean_i hit_i                      95% entity interval (`entity_interval`)
+        isolate     = mean_a mean_i hit^a_i             (a: the kept attributes, each on its own pairs)
+        disentangle = (cause + isolate) / 2             (`disentangle_interval`)
+
+    Isolate's interval resamples the entities once for all its attributes, as Disentangle's does. One row per
+    group: the `by` columns, n_seeds, cause(_lo, _hi), cause_min and cause_max over the seeds, and, where
+    something was kept, isolate(_lo, _hi) and disentangle(_lo, _hi)."""
+    kept = [name for name in pairs if name != "cause" and f"hits_{name}" in rows.columns]
+    sets = {name: np.array(pairs[name]) for name in ["cause", *kept]}
+    table = []
+    for key, runs in rows.groupby(list(by), sort=True):
+        hit = {name: (seed_mean_hits(runs, name), p[:, 0], p[:, 1]) for name, p in sets.items()}
+        row = {**dict(zip(by, map(_plain, key))), "n_seeds": len(runs), "cause": float(hit["cause"][0].mean()),
+               **dict(zip(("cause_lo", "cause_hi"), entity_interval(*hit["cause"]))),
+               "cause_min": float(runs.cause.min()), "cause_max": float(runs.cause.max())}
+        if kept:
+            isolate = {name: hit[name] for name in kept}
+            first = hit[kept[0]]  # Disentangle* with Cause* = 0 on Isolate's own pairs is Isolate* / 2
+            half = disentangle_interval((np.zeros(len(first[0])), first[1], first[2]), isolate)
+            row["isolate"] = float(np.mean([values.mean() for values, _, _ in isolate.values()]))
+            row["isolate_lo"], row["isolate_hi"] = 2 * half[0], 2 * half[1]
+            row["disentangle"] = (row["cause"] + row["isolate"]) / 2
+            row["disentangle_lo"], row["disentangle_hi"] = disentangle_interval(hit["cause"], isolate)
+        table.append(row)
+    return pd.DataFrame(table)

@@ -8,6 +8,7 @@ import pytest
 import dascourse as dc
 from dascourse import cli
 from dascourse.interventions import RotatedSubspace
+from dascourse.selection import choose_das
 from dascourse.storage import save_intervention
 
 from test_cli import COUNTRIES, assert_one_line_error
@@ -31,7 +32,8 @@ def run_cli(request, monkeypatch, capsys):
     return run
 
 
-def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_path, run_cli):
+def test_select_with_keep_writes_a_row_per_configuration_and_seed_and_chooses_the_best_disentangle(tmp_path,
+                                                                                                   run_cli):
     cities = tmp_path / "cities.csv"
     dc.load_cities().iloc[::6].to_csv(cities, index=False)  # 71 cities keep it quick
     out = tmp_path / "sweep.csv"
@@ -41,18 +43,38 @@ def test_select_writes_a_row_per_configuration_and_seed_and_names_the_best(tmp_p
     assert code == 0, stderr
     assert "select: 2 configurations x 2 seeds" in stderr  # one progress bar, on stderr
     report = json.loads(stdout)
-    rows = pd.read_csv(out)
+    rows = dc.read_rows(out)
     assert len(rows) == 4 and sorted(zip(rows.layer, rows.seed)) == [(4, 0), (4, 1), (8, 0), (8, 1)]
-    for column in ("val_cause", "val_cause_lo", "val_cause_hi", "val_isolate_continent", "val_isolate_continent_lo",
-                   "val_disentangle", "n_val_pairs", "n_val_entities", "train_seconds"):
+    for column in ("method", "cause", "cause_lo", "cause_hi", "continent", "continent_lo", "isolate", "disentangle",
+                   "hits_cause", "hits_continent", "n_entities", "train_seconds"):
         assert column in rows.columns, column
-    assert (rows.n_val_pairs <= 32).all() and (rows.steps == 2).all()
-    # With --keep the best is the best mean Disentangle over the seeds, as the CSV has it.
-    means = rows.groupby("layer").val_disentangle.mean()
-    assert report["by"] == "mean val_disentangle over seeds" and report["best"]["layer"] == means.idxmax()
-    assert report["best"]["mean_val_disentangle"] == pytest.approx(means.max(), abs=1e-4)
+    assert (rows.method == "MDAS").all() and (rows.steps == 2).all()
+    assert (rows.hits_cause.str.len() == len(report["pairs"]["cause"])).all() and len(report["pairs"]["cause"]) <= 32
+    # With --keep the choice is the best mean Disentangle over the seeds, as the CSV has it.
+    means = rows.groupby("layer").disentangle.mean()
+    assert report["rule"] == report["chosen"]["rule"] == "highest mean validation Disentangle"
+    assert report["chosen"]["layer"] == means.idxmax()
+    assert report["chosen"]["mean_val_disentangle"] == pytest.approx(means.max(), abs=1e-4)
     assert report["n_fit_entities"] + report["n_val_entities"] + report["n_held_out_entities"] \
         == 71 - report["skipped_unknown"]["country"]
+
+
+def test_select_without_keep_chooses_the_smallest_k_the_pairs_cannot_tell_from_the_best(tmp_path, run_cli):
+    cities = tmp_path / "cities.csv"
+    dc.load_cities().iloc[::6].to_csv(cities, index=False)
+    out = tmp_path / "sweep.csv"
+    code, stdout, stderr = run_cli("select", "--entities", cities, "--layers", 8, "--k", "1,4,16,64", "--steps", 2,
+                                   "--seeds", "0,1", "--pairs", 32, "--out", out)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    rows = dc.read_rows(out)
+    assert sorted(set(rows.k)) == [1, 4, 16, 64] and (rows.method == "DAS").all() and "isolate" not in rows.columns
+    # the choice is choose_das on the CSV's rows and the pairs the JSON names
+    choice = choose_das(rows, report["pairs"])
+    assert {key: report["chosen"][key] for key in ("layer", "k", "best_k", "minus_best")} == \
+        {key: choice[key] for key in ("layer", "k", "best_k", "minus_best")}
+    assert report["rule"].startswith("smallest k whose validation Cause minus the best k's")
+    assert report["chosen"]["lr"] == dc.course_settings()["lr"]  # the defaults: the course's settings
 
 
 def test_select_refuses_bad_lists_before_loading_the_model(tmp_path, run_cli):

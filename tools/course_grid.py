@@ -11,7 +11,7 @@ them wrong), split as `select` splits them (selection.split_three_ways, split se
 Runs (100 steps of 16 pairs, lr 3e-3, seeds 0-2; one train_das_many stack per layer and loss):
     DAS    (country alone)                  at every layer of LAYERS and k of DAS_KS
     MDAS   (country, keeping continent and language: select --keep) at every layer and k of MDAS_KS,
-           seeds MDAS_SEEDS (two: an MDAS run costs about two DAS runs)
+           seeds MDAS_SEEDS at MDAS_LAYERS (an MDAS run costs about three DAS runs)
 and, scored on the same validation pairs as reference rows, full patching per layer and one random
 subspace per (layer, k) (seed 0). Every run is scored with RAVEL's Cause, Isolate (continent, language)
 and Disentangle, with entity intervals, and its per-pair hits are kept (so paired differences can be
@@ -24,15 +24,15 @@ The choices (dascourse/selection.py):
     MDAS (chapter 7, "can it be moved alone?"): argmax mean validation Disentangle over (layer, k).
 
 Then the k curve at the chosen DAS layer, on HELD_OUT_PAIRS pairs of held-out cities: the DAS and MDAS
-runs of that layer (no retraining), a random subspace per k and seed, PCA of h_source - h_base and the best
+runs of that layer (MDAS trained there too if MDAS_LAYERS lacks it), a random subspace per k and seed, PCA of h_source - h_base and the best
 k neurons by attribution per k, full patching (k = d), and RAVEL's differentiable binary masks (L1 weights
-dascourse.grid.MASK_SPARSITIES, three seeds each; a mask's k is the size of its m > 0.5 set, learnt, not set).
+dascourse.grid.MASK_SPARSITIES, seeds MASK_SEEDS; a mask's k is the size of its m > 0.5 set, learnt, not set).
 
 Writes (atomically): dascourse/data/course_selection.csv (validation rows), course_selection.json (the
 choices, the pairs the hits refer to, run time), evaluation_ksweep.csv (held-out rows) and
 evaluation_pairs.json. Trained runs are cached in _build/course_grid/ (a killed run resumes there).
 
-    make selection                                    # the committed files (numeric mode; ~70 min on 2 cores)
+    make selection                                    # the committed files (numeric mode; ~80 min on 2 cores)
     python tools/course_grid.py --smoke --out-dir /tmp/grid   # 2 steps, 1 seed, 2 layers: a quick check
 """
 import argparse
@@ -49,7 +49,10 @@ from dascourse.selection import choose_das, choose_mdas, split_three_ways
 ROOT = Path(__file__).resolve().parents[1]
 KEEP = ("continent", "language")
 LAYERS, DAS_KS, MDAS_KS, SEEDS = (8, 12, 16), (1, 4, 16, 64, 256), (4, 16, 64), (0, 1, 2)
-MDAS_SEEDS = (0, 1)  # an MDAS run costs ~2.2 DAS runs (three loss terms): two seeds keep the grid near an hour
+# An MDAS run costs about 3 DAS runs (three loss terms; measured 1.6 s per run-step at layer 8 against 0.5):
+# MDAS is chosen from two seeds at layers 8 and 12 (and also trained at the DAS layer for the k curve), and
+# the masks of the k curve get one seed, to keep the grid near 80 minutes on 2 cores.
+MDAS_SEEDS, MDAS_LAYERS, MASK_SEEDS = (0, 1), (8, 12), (0,)
 KNOBS = dict(lr=3e-3, batch_size=16, steps=100)
 VAL_PAIRS, HELD_OUT_PAIRS = 256, 256  # Cause's pairs
 ISOLATE_PAIRS = 128  # per kept attribute: Isolate's seeded sample (half of Cause's, to keep the grid near an hour)
@@ -71,12 +74,17 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=ROOT / "dascourse" / "data", type=Path)
     parser.add_argument("--cache", default=ROOT / "_build" / "course_grid", type=Path)
     parser.add_argument("--smoke", action="store_true", help="2 steps, seed 0, layers 8 and 12, few k: a check")
+    parser.add_argument("--reuse-selection", action="store_true",
+                        help="read the validation rows from --out-dir's course_selection.csv instead of scoring them "
+                             "again (after a change of the choice rules: the choices and the k curve are redone)")
     args = parser.parse_args(argv)
     layers, das_ks, mdas_ks, seeds, mdas_seeds, knobs = LAYERS, DAS_KS, MDAS_KS, SEEDS, MDAS_SEEDS, dict(KNOBS)
+    mdas_layers, mask_seeds = MDAS_LAYERS, MASK_SEEDS
     n_val, n_held_out = VAL_PAIRS, HELD_OUT_PAIRS
     if args.smoke:
         layers, das_ks, mdas_ks, seeds, mdas_seeds, knobs = (8, 12), (1, 4, 64), (4, 16), (0,), (0,), \
             {**KNOBS, "steps": 2}
+        mdas_layers = mask_seeds = None
         n_val = n_held_out = 32
     start = time.time()
     model = dc.load_model()
@@ -90,16 +98,22 @@ def main(argv=None):
     grid = Grid(model, fit_pairs, knobs, args.cache, seeds, keep=KEEP, n_isolate=ISOLATE_PAIRS,
                 mdas_seeds=mdas_seeds)
 
-    rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks)
-    rows = pd.DataFrame(rows)
+    if args.reuse_selection:  # the same rows a full run scores (deterministic), read back with their hits
+        rows = dc.read_rows(args.out_dir / "course_selection.csv")
+        previous = json.loads((args.out_dir / "course_selection.json").read_text(encoding="utf-8"))
+        val_pair_lists, select_seconds = previous["pairs"], previous["seconds"]
+    else:
+        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers)
+        rows = pd.DataFrame(rows)
+        select_seconds = round(time.time() - start, 1)
     das, mdas = choose_das(rows, val_pair_lists), choose_mdas(rows)
-    select_seconds = round(time.time() - start, 1)
     grid.log(f"DAS: layer {das['layer']}, k {das['k']}; MDAS: layer {mdas['layer']}, k {mdas['k']} ({select_seconds} s)")
-    curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks)
+    curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks, mask_seeds=mask_seeds)
     curve = pd.DataFrame(curve)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    common = {**knobs, "seeds": list(seeds), "mdas_seeds": list(mdas_seeds), "split_seed": 0}
+    common = {**knobs, "seeds": list(seeds), "mdas_seeds": list(mdas_seeds),
+              "mdas_layers": list(mdas_layers or layers), "mask_seeds": list(mask_seeds or seeds), "split_seed": 0}
     write_csv(rows, args.out_dir / "course_selection.csv")
     write_json({"das": {**das, **knobs}, "mdas": {**mdas, **knobs}, **common, "layers": list(layers),
                 "das_ks": list(das_ks), "mdas_ks": list(mdas_ks), "keep": list(KEEP), "n_fit_entities": len(fit),

@@ -412,37 +412,61 @@ def learning_curve():
 
 # name -> (drawing function, alt text). The chapters use the same alt text in their image links.
 def selection():
-    """The sweep that chose the chapters' settings (dascourse/data/course_selection.csv, `make selection`):
-    validation Cause per layer, one panel per learning rate, one line per k through the seeds' mean."""
+    """The grid that chose the chapters' settings (dascourse/data/course_selection.{csv,json}, `make selection`):
+    validation Cause, Isolate and Disentangle (rows of panels) against k (log axis) at each layer (columns);
+    DAS and MDAS through their seed-averaged scores with 95% entity intervals (dascourse.selection.grid_scores,
+    as the page's table), the random subspace and full patching as reference lines; the choices circled."""
     import dascourse as dc  # here, not at the top: the other figures need no torch
+    from dascourse.selection import grid_scores
 
-    rows, summary = dc.course_selection()
-    best = summary["best"]
-    lrs = sorted(rows.lr.unique())
-    fig, ax = card(9.0, 4.4)
-    label(ax, 4.5, 4.12, "validation Cause of each configuration (city table, country; dots: seeds)", size=11,
-          weight="bold")
-    for i, lr in enumerate(lrs):
-        plot = fig.add_axes((0.08 + 0.45 * i, 0.17, 0.38, 0.66))
-        for j, k in enumerate(sorted(rows.k.unique())):
-            runs = rows[(rows.lr == lr) & (rows.k == k)]
-            colour = [BASE, SOURCE, EXTRA][j % 3]
-            means = runs.groupby("layer").val_cause.mean()
-            plot.plot(means.index, means.values, color=colour, lw=1.8, label=f"k = {k}")
-            shift = 0.25 * (j - 0.5)
-            plot.scatter(runs.layer + shift, runs.val_cause, s=14, color=colour, alpha=0.7, zorder=3)
-        if lr == best["lr"]:
-            plot.scatter([best["layer"]], [best["mean_val_cause"]], s=160, facecolors="none", edgecolors=INK,
-                         lw=1.4, zorder=4, label="chosen")
-        plot.set_title(f"lr {lr:g}, {rows.batch_size.iloc[0]} pairs per step", fontsize=9.5 * FONT_SCALE)
-        plot.set_xticks(sorted(rows.layer.unique()))
-        plot.set_ylim(0, 1)
-        plot.set_xlabel("layer", fontsize=9.5 * FONT_SCALE)
-        if i == 0:
-            plot.set_ylabel("validation Cause (IIA)", fontsize=9.5 * FONT_SCALE)
-        plot.tick_params(labelsize=8.5 * FONT_SCALE)
-        plot.grid(axis="y", color=LINE, lw=0.8)
-        plot.legend(fontsize=8 * FONT_SCALE, frameon=False, loc="lower right")
+    rows, summary = dc.load_grid("selection")
+    scores = grid_scores(rows, summary["pairs"])
+    layers, d = summary["layers"], int(rows[rows.method == "full patching"].k.iloc[0])
+    ks = sorted(set(rows.k))
+    styles = {"DAS": dict(color=BASE, marker="o", lw=1.8), "MDAS": dict(color=SOURCE, marker="s", lw=1.8),
+              "random subspace": dict(color=GREY, marker=".", lw=1.2, ls="--")}
+    chosen = {("DAS", summary["das"]["layer"], summary["das"]["k"]), ("MDAS", summary["mdas"]["layer"],
+                                                                       summary["mdas"]["k"])}
+    fig, ax = card(9.0, 8.2)
+    label(ax, 4.5, 7.92, "validation scores against k, per layer (city table, country; seed-averaged, 95% intervals)",
+          size=11, weight="bold")
+    names = {"cause": "Cause", "isolate": "Isolate", "disentangle": "Disentangle"}
+    width, height = 0.84 / len(layers), 0.24
+    for i, score in enumerate(names):
+        for j, layer in enumerate(layers):
+            plot = fig.add_axes((0.09 + j * width, 0.64 - i * (height + 0.05), width - 0.025, height))
+            at_layer = scores[scores.layer == layer]
+            for (method, style), shift in zip(styles.items(), (0.93, 1.07, 1.0)):  # side by side on the log axis
+                run = at_layer[at_layer.method == method].sort_values("k")
+                plot.errorbar(run.k * shift, run[score], yerr=[run[score] - run[f"{score}_lo"], run[f"{score}_hi"] - run[score]],
+                              ms=4, capsize=2.5, elinewidth=0.9, zorder=3, label=method, **style)
+                for r in run.itertuples():
+                    if (method, layer, r.k) in chosen:
+                        plot.scatter([r.k * shift], [getattr(r, score)], s=150, facecolors="none", edgecolors=INK, lw=1.4,
+                                     zorder=4, label="chosen")
+            full = at_layer[at_layer.method == "full patching"].iloc[0]
+            plot.axhline(full[score], color=ALIGNED, lw=1.2, ls=":", zorder=2)
+            plot.errorbar([d], [full[score]], yerr=[[full[score] - full[f"{score}_lo"]], [full[f"{score}_hi"] - full[score]]],
+                          fmt="D", ms=4, capsize=2.5, color=ALIGNED, zorder=3, label=f"full patching (k = {d})")
+            plot.set_xscale("log")
+            plot.set_xticks([*ks], [str(k) for k in ks])
+            plot.minorticks_off()
+            plot.set_ylim(-0.03, 1.03)
+            plot.tick_params(labelsize=7.5 * FONT_SCALE)
+            plot.grid(axis="y", color=LINE, lw=0.8)
+            if i == 0:
+                plot.set_title(f"layer {layer}", fontsize=9.5 * FONT_SCALE)
+            if i == len(names) - 1:
+                plot.set_xlabel("k (log scale)", fontsize=9 * FONT_SCALE)
+            if j == 0:
+                plot.set_ylabel(names[score], fontsize=9.5 * FONT_SCALE)
+            else:
+                plot.set_yticklabels([])
+    legend = {}  # one entry per label, from every panel (the chosen circles are in two panels only)
+    for plot in fig.axes[1:]:
+        legend.update(zip(*reversed(plot.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.95), ncol=5, frameon=False,
+               fontsize=8 * FONT_SCALE, handletextpad=0.4, columnspacing=1.2)
     return fig
 
 
@@ -482,9 +506,12 @@ FIGURES = {
                          "continent and language prompts should still answer Europe and French, the base's "
                          "values (Isolate)."),
     "selection": (selection,
-                  "Validation Cause of each configuration of the sweep that chose the chapters' settings: one "
-                  "panel per learning rate, layer on the horizontal axis, one line per k through the mean of "
-                  "three seeds, each seed a dot; the chosen configuration circled."),
+                  "Nine panels: validation Cause, Isolate and Disentangle (rows) against k on a log axis from 1 to "
+                  "576, at layers 8, 12 and 16 (columns). Plain DAS (three seeds) and multi-task DAS (two seeds, "
+                  "layers 8 and 12) are lines through the seeds' mean with 95% entity intervals, a random subspace "
+                  "of each k a dashed grey line, full "
+                  "patching (k = 576) a diamond and a dotted line; the chosen DAS and multi-task DAS settings are "
+                  "circled."),
     "learning_curve": (learning_curve,
                        "A line chart of held-out Cause (0 to 1) against the number of training cities on a log "
                        "axis (10, 20, 40, 80, 223), two seeds per size, each with its 95% entity interval: about "
