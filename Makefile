@@ -23,7 +23,7 @@ help:
 	@echo "make seeds           chapter 7's seed spread, as CSV"
 	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
-	@echo "make capstone        the capstone chapter's report: countries' language, keeping continent and capital (~4 min)"
+	@echo "make capstone        the capstone chapter's report: countries' language, keeping continent and capital (~2.5 min)"
 	@echo "make learning-curve  held-out Cause against the number of training entities, as CSV (~23 min)"
 	@echo "make publish         push _build/html to the gh-pages branch of REMOTE (default origin)"
 	@echo "make colab-check     every learner notebook in a fresh Python 3.12 env, as Colab runs it (15-30 min)"
@@ -125,7 +125,7 @@ seeds:
 evaluation:
 	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
-# The capstone chapter's report (notebooks/09_your_own_concept.ipynb; about 4 minutes on 2 cores): `python -m
+# The capstone chapter's report (notebooks/09_your_own_concept.ipynb; 153 s measured on 2 cores): `python -m
 # dascourse report --quick` on the shipped country table, the attribute `language`, keeping `continent` and
 # `capital`, in the numeric mode. Writes dascourse/data/capstone/report.json and report.html (committed; the
 # chapter reads them) and its cache of trained runs, dascourse/data/capstone/cache/ (not committed; a rerun
