@@ -20,7 +20,6 @@ help:
 	@echo "make learner         regenerate notebooks/learner/ and every chapter's Colab badge and setup cell"
 	@echo "make determinism     make nbval three times in a row (before a release)"
 	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 100 min)"
-	@echo "make seeds           chapter 7's seed spread, as CSV"
 	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make capstone        the capstone chapter's report: countries' language, keeping continent and capital (~2.5 min)"
@@ -108,14 +107,6 @@ determinism:
 	  echo "determinism: run $$run of 3"; \
 	  $(MAKE) nbval || exit 1; \
 	done
-
-# Chapter 7's seed spread: its methods for seeds 0, 1 and 2, in the numeric mode, with the settings of
-# dascourse/data/course_selection.json (dc.multitask_settings(), dc.course_settings()); the chapter shows the
-# committed CSV. Chapter 5's seed spread comes from the grid of `make selection` (its three seeds of DAS).
-# Rerun after changing the settings (`make selection`) or the numeric mode.
-.PHONY: seeds
-seeds:
-	env $(NUMERIC_ENV) $(PYTHON) tools/seed_spread.py --chapter 7 --seeds 0,1,2 --out dascourse/data/multitask_seeds.csv
 
 # Chapter 6's entanglement table (tools/evaluation_grid.py): DAS at the course's layer and k trained for the country,
 # the continent and the language, each scored by Cause on all three attributes on held-out pairs. Chapter 6's k curve

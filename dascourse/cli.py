@@ -280,6 +280,19 @@ def _mean(values):
     return round(float(np.mean(values)), 4) if values else None
 
 
+# The --help epilogue of select, evaluate and report: what a low Isolate can and cannot mean (chapter 6).
+ISOLATE_NOTE = ("Isolate of a column other than --attribute assumes the model looks that column up beside "
+                "--attribute (entity -> {attribute, column}). If it computes the column from the attribute (city -> "
+                "country -> continent), a faithful swap of the attribute should move the column to the source's "
+                "value, and a low Isolate of it is not by itself entanglement. On the course's cities, after a "
+                "country swap the continent answer is the source's far more often than the base's on held-out pairs "
+                "whose continents differ, which fits city -> country -> continent; full patching, which moves the "
+                "whole city, does the same, so those counts cannot tell a faithful country swap from one that moves "
+                "the city (chapter 6, 'Does the continent follow the country?'; dascourse/data/entanglement.csv). "
+                "Ask the same question of any column your attribute determines: "
+                "dc.diagnostics.answer_origins_after counts base, source and neither answers.")
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m dascourse", description=__doc__.split("\n\n")[0])
     course = course_settings()  # the defaults: the course's committed settings (`make selection`)
@@ -313,7 +326,7 @@ def parser():
                                              "controls as JSON",
                             description="Score a saved rotation on the entities it was not trained on (the ones its "
                             "file records as held out), with full patching and a random subspace of its k on the same "
-                            "pairs, each with its paired difference to the rotation.")
+                            "pairs, each with its paired difference to the rotation.", epilog=ISOLATE_NOTE)
     e.add_argument("--rotation", required=True, metavar="ROTATION.pt", help="a file written by train")
     e.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     e.add_argument("--model", help="must be the model the rotation was trained on (default: that model)")
@@ -331,7 +344,7 @@ def parser():
                             "configuration and seed (scores, intervals and per-pair hits), then one JSON line "
                             "naming the choice and its rule: the smallest k whose mean validation Cause minus the "
                             "best k's has a paired 95% interval reaching 0, at the best layer (with --keep: the "
-                            "highest mean validation Disentangle).")
+                            "highest mean validation Disentangle).", epilog=ISOLATE_NOTE)
     s.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     s.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
     s.add_argument("--keep", default="", metavar="A,B",
@@ -358,7 +371,7 @@ def parser():
                             "(apart from --keep)? Audits the table, chooses layer and k on validation entities as the "
                             "chapters do, scores held-out entities against full patching, random subspaces, PCA and "
                             "learned masks with paired differences, and writes a report with a verdict. Stopped, "
-                            "it resumes from DIR/cache.")
+                            "it resumes from DIR/cache.", epilog=ISOLATE_NOTE)
     r.add_argument("--entities", metavar="FILE.csv", help=entities_help)
     r.add_argument("--attribute", default="country", help="the column whose value the subspace should carry")
     r.add_argument("--keep", default="", metavar="B,C",

@@ -44,6 +44,13 @@ def pair_lists(result):
     return {name: [[b, s] for b, s in zip(p["base"], p["source"])] for name, p in result["scored"].items()}
 
 
+def row_key(row):
+    """A row's identity: (layer, method, k, seed, sparsity); sparsity only for masks."""
+    sparsity = row.get("sparsity")
+    sparsity = None if sparsity is None or sparsity != sparsity else float(sparsity)  # NaN in a read-back CSV
+    return int(row["layer"]), row["method"], int(row["k"]), int(row["seed"]), sparsity
+
+
 def _save(states, path):
     """torch.save through a temporary file: a killed run leaves no half-written cache entry."""
     torch.save(states, path.with_suffix(".tmp"))
@@ -70,14 +77,19 @@ class Grid:
         self.isolate = self.keep if isolate is None else tuple(isolate)
         self.n_isolate, self.log = n_isolate, log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.cache.mkdir(parents=True, exist_ok=True)
+        # rows scored before on the pairs about to be scored (set it per table: a row_key does not say which
+        # pairs), keyed by row_key: scoring is deterministic, so a grid that grows reads them back instead of
+        # scoring them again (course_grid.py --reuse-rows)
+        self.known, self.read_back = {}, 0
 
     def _settings(self, **changes):
         return TrainSettings(progress=False, attribute=self.attribute, template=self.template,
                              **{**self.knobs, **changes})
 
-    def runs(self, layer, ks, mdas=False):
-        """{(k, seed): trained swap}: one stack of DAS (or, mdas=True, MDAS keeping self.keep) at `layer`."""
-        run_seeds = self.mdas_seeds if mdas else self.seeds
+    def runs(self, layer, ks, mdas=False, seeds=None):
+        """{(k, seed): trained swap}: one stack of DAS (or, mdas=True, MDAS keeping self.keep) at `layer`, one
+        run per k of `ks` and seed of `seeds` (default: self.mdas_seeds or self.seeds)."""
+        run_seeds = tuple(seeds) if seeds is not None else self.mdas_seeds if mdas else self.seeds
         seeds = "-".join(map(str, run_seeds))
         path = self.cache / (f"{'mdas' if mdas else 'das'}_L{layer}_k{'-'.join(map(str, ks))}_s{seeds}"
                              f"_steps{self.knobs['steps']}.pt")
@@ -106,70 +118,100 @@ class Grid:
         self.log(f"trained {len(masks)} masks at layer {layer}, seed {seed}: {time.time() - start:.0f} s")
         return masks
 
+    def row(self, pairs, layer, build, **key):
+        """(row, pair lists): result_row of score(pairs, layer, build()) with layer and `key`'s columns (method, k,
+        seed, ...) in front; read back from self.known when row_key(layer, key) is there (then build is never
+        called, so a control that costs activations is not computed, and the pair lists are None)."""
+        key = {"layer": layer, **key}
+        known = self.known.get(row_key(key))
+        if known is not None:
+            self.read_back += 1
+            # NaN: a column this row lacks in a read-back table (a mask's sparsity on other rows)
+            return {**key, **{c: v for c, v in known.items() if c not in key and v == v}}, None
+        result = self.score(pairs, layer, build())
+        return {**key, **result_row(result)}, pair_lists(result)
+
     def score(self, pairs, layer, swap):
         """rotation_scores of `swap` on `pairs`: Cause, and Isolate of self.isolate with n_isolate pairs each."""
         return rotation_scores(self.model, pairs, layer, swap.to(torch_module(self.model).device), self.attribute,
                                self.isolate, self.template, self.n_isolate)
 
 
-def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=(), mdas_layers=None):
-    """Rows on the validation pairs, for choosing: DAS at every (layer, k of das_ks, seed), MDAS at every
-    (layer of mdas_layers (default: layers), k of mdas_ks, seed), and as reference lines a random subspace per (layer, k) (the first seed) and
-    full patching per layer. Returns (rows as a list of dicts, the pairs the hits refer to)."""
+def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=(), mdas_layers=None, mdas_stacks=None):
+    """Rows on the validation pairs, for choosing: DAS at every (layer, k of das_ks, seed), MDAS at every layer of
+    mdas_layers (default: layers) in the stacks mdas_stacks, [(ks, seeds), ...] (default: one stack of mdas_ks and
+    the grid's MDAS seeds), and as reference lines a random subspace per (layer, k) (the first seed) and full
+    patching per layer. Returns (rows as a list of dicts, the pairs the hits refer to; None if every row was
+    read back from grid.known)."""
     d = grid.model.config.hidden_size
+    stacks = {False: [(das_ks, None)], True: list(mdas_stacks or ([(mdas_ks, None)] if mdas_ks else []))}
+    mdas_ks = sorted({k for ks, _ in stacks[True] for k in ks})
     rows, pairs = [], None
+
+    def add(layer, build, **key):
+        nonlocal pairs
+        row, lists = grid.row(val_pairs, layer, build, **key)
+        pairs = pairs or lists
+        rows.append(row)
+
     for layer in layers:
-        for method, ks, mdas in (("DAS", das_ks, False), ("MDAS", mdas_ks, True)):
-            if not ks or (mdas and mdas_layers is not None and layer not in mdas_layers):
+        for method, mdas in (("DAS", False), ("MDAS", True)):
+            if mdas and mdas_layers is not None and layer not in mdas_layers:
                 continue
-            for (k, seed), swap in grid.runs(layer, ks, mdas).items():
-                result = grid.score(val_pairs, layer, swap)
-                pairs = pairs or pair_lists(result)
-                rows.append({"method": method, "layer": layer, "k": k, "seed": seed, **result_row(result)})
+            for ks, seeds in stacks[mdas]:
+                for (k, seed), swap in grid.runs(layer, ks, mdas, seeds).items():
+                    add(layer, lambda swap=swap: swap, method=method, k=k, seed=seed)
         for k in sorted(set(das_ks) | set(mdas_ks)):
             for seed, swap in random_subspaces(d, k, grid.seeds[:1]).items():  # one draw: a reference line
-                rows.append({"method": "random subspace", "layer": layer, "k": k, "seed": seed,
-                             **result_row(grid.score(val_pairs, layer, swap))})
-        rows.append({"method": "full patching", "layer": layer, "k": d, "seed": 0,
-                     **result_row(grid.score(val_pairs, layer, FullPatch()))})
+                add(layer, lambda swap=swap: swap, method="random subspace", k=k, seed=seed)
+        add(layer, FullPatch, method="full patching", k=d, seed=0)
         grid.log(f"scored layer {layer} on {len(val_pairs)} validation pairs")
     return rows, pairs
 
 
-def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES, mask_seeds=None):
-    """The k curve at `layer` on the held-out pairs: the DAS and MDAS runs (no retraining), per k the
-    top-k principal directions of h_source - h_base (512 training pairs), the best k neurons by attribution
-    (64 training pairs; country only) and a random subspace per seed, the masks per seed of mask_seeds (default:
-    the grid's) and L1 weight, full patching.
-    Returns (rows as a list of dicts, the pairs the hits refer to)."""
+def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES, mask_seeds=None,
+               mdas_stacks=None):
+    """The k curve at `layer` on the held-out pairs: the DAS runs and the MDAS runs (mdas_stacks as in
+    validation_rows; no retraining), per k the top-k principal directions of h_source - h_base (512 training
+    pairs), the best k neurons by attribution (64 training pairs; country only) and a random subspace per seed,
+    the masks per seed of mask_seeds (default: the grid's) and L1 weight, full patching.
+    Returns (rows as a list of dicts, the pairs the hits refer to; None if every row was read back)."""
     d = grid.model.config.hidden_size
-    rows, pairs = [], None
+    rows, pairs, controls = [], None, {}
 
-    def add(method, k, seed, swap, **extra):
+    def add(build, **key):
         nonlocal pairs
-        result = grid.score(held_out, layer, swap)
-        pairs = pairs or pair_lists(result)
-        rows.append({"method": method, "k": k, "seed": seed, **extra, **result_row(result)})
+        row, lists = grid.row(held_out, layer, build, **key)
+        pairs = pairs or lists
+        rows.append(row)
 
-    for method, ks, mdas in (("DAS", das_ks, False), ("MDAS", mdas_ks, True)):
-        for (k, seed), swap in (grid.runs(layer, ks, mdas).items() if ks else ()):
-            add(method, k, seed, swap)
-    fit = grid.fit_pairs
-    # attribution ranks neurons by the country logit difference (chapter 2): a country-only control
-    order = neuron_order(grid.model, fit.sample(n=min(64, len(fit)), random_state=0), layer) \
-        if grid.attribute == "country" else None
-    directions = pca_directions(*pair_states(grid.model, fit.sample(n=min(512, len(fit)), random_state=0), layer,
-                                             grid.attribute, grid.template), max(das_ks))
+    def control(name):  # computed on first use: a grown grid whose control rows are all known skips them
+        if not controls:
+            fit = grid.fit_pairs
+            # attribution ranks neurons by the country logit difference (chapter 2): a country-only control
+            controls["order"] = neuron_order(grid.model, fit.sample(n=min(64, len(fit)), random_state=0), layer) \
+                if grid.attribute == "country" else None
+            states = pair_states(grid.model, fit.sample(n=min(512, len(fit)), random_state=0), layer,
+                                 grid.attribute, grid.template)
+            controls["pca"] = pca_directions(*states, max(das_ks))
+        return controls[name]
+
+    for method, stacks, mdas in (("DAS", [(das_ks, None)], False),
+                                 ("MDAS", mdas_stacks or ([(mdas_ks, None)] if mdas_ks else []), True)):
+        for ks, seeds in stacks:
+            for (k, seed), swap in grid.runs(layer, ks, mdas, seeds).items():
+                add(lambda swap=swap: swap, method=method, k=k, seed=seed)
     for k in das_ks:
-        add("PCA of differences", k, 0, subspace(directions[:k]))
-        if order is not None:
-            add("best k neurons", k, 0, subspace(torch.eye(d)[order[:k]]))
+        add(lambda k=k: subspace(control("pca")[:k]), method="PCA of differences", k=k, seed=0)
+        if grid.attribute == "country":
+            add(lambda k=k: subspace(torch.eye(d)[control("order")[:k]]), method="best k neurons", k=k, seed=0)
         for seed, swap in random_subspaces(d, k, grid.seeds).items():
-            add("random subspace", k, seed, swap)
+            add(lambda swap=swap: swap, method="random subspace", k=k, seed=seed)
     for seed in grid.seeds if mask_seeds is None else mask_seeds:
         for lam, mask in zip(sparsities, grid.masks(layer, seed, sparsities)):
             if mask.k > 0:  # a mask that kept no neuron patches nothing
-                add("learned mask (DBM)", mask.k, seed, mask.neuron_swap(), sparsity=lam)
-    add("full patching", d, 0, FullPatch())
+                add(mask.neuron_swap, method="learned mask (DBM)", k=mask.k, seed=seed, sparsity=lam)
+    add(FullPatch, method="full patching", k=d, seed=0)
     grid.log(f"scored the k curve at layer {layer} on {len(held_out)} held-out pairs")
     return rows, pairs
+

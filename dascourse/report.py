@@ -29,12 +29,12 @@ import torch
 from .diagnostics import span_dormancy
 from .entities import few_entities_warning, known_rows, require_entities, template_for
 from .files import atomic_open
-from .grid import Grid, curve_rows, validation_rows
-from .grid_files import grid_difference, seed_mean_hits
-from .metrics import entity_interval, format_interval
+from .grid import Grid, curve_rows, pair_lists, result_row, validation_rows
+from .grid_files import grid_difference
+from .metrics import format_interval
 from .pairs import make_pairs, split_by_city
 from .prompts import make_prompt
-from .selection import TEST_FRAC, choose_das, choose_mdas, split_three_ways
+from .selection import TEST_FRAC, choose_das, choose_mdas, grid_scores, split_three_ways
 
 # (layers as fractions of the depth, ks, MDAS ks, seeds, steps, Cause pairs, Isolate pairs per attribute)
 MODES = {"quick": dict(depths=(0.4,), ks=(1, 4, 16, 64), mdas_ks=(4, 16), seeds=(0,), steps=30, pairs=64, isolate=32,
@@ -83,12 +83,20 @@ def natural_acts(model, table, layer, attributes, templates):
     return torch.cat(acts).double()
 
 
-def interval_text(runs, summary, score="cause"):
-    """A method's score on the held-out pairs (seed-averaged hits) with its entity interval, as text."""
-    hits = seed_mean_hits(runs, score)
-    pairs = np.array(summary["pairs"][score])
-    lo, hi = entity_interval(hits, pairs[:, 0], pairs[:, 1])
-    return float(hits.mean()), format_interval(float(hits.mean()), lo, hi)
+def score_texts(row, scores):
+    """{score: (value, "value [lo, hi]")} from one row of selection.grid_scores (seed-averaged hits, entity
+    intervals): Cause, and Isolate of each kept attribute."""
+    return {s: (row[s], format_interval(row[s], row[f"{s}_lo"], row[f"{s}_hi"])) for s in scores}
+
+
+def unseen_value_cause(grid, pairs, layer, swaps):
+    """Cause on `pairs` whose source has a value no training entity has, for the chosen run's seeds: their
+    seed-averaged hits with an entity interval (selection.grid_scores, as the held-out scores).
+    Returns {"cause": (value, "value [lo, hi]"), "n_pairs"}."""
+    results = [grid.score(pairs, layer, swap) for swap in swaps]
+    rows = pd.DataFrame([result_row(result) for result in results])
+    row = grid_scores(rows.assign(method="unseen"), pair_lists(results[0]), by=("method",)).iloc[0]
+    return {**score_texts(row, ["cause"]), "n_pairs": len(pairs)}
 
 
 def differences(curve, summary, method, k, scores):
@@ -108,8 +116,9 @@ def differences(curve, summary, method, k, scores):
             for name, runs in controls.items() if len(runs)}
 
 
-def verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings):
-    """The reading in plain words, one sentence per finding, each with its number."""
+def verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings, unseen=None):
+    """The reading in plain words, one sentence per finding, each with its number; unseen: unseen_value_cause's
+    result, or None."""
     lines = [f"{method} at k = {k} of d = {d} moves the {attribute} on {held['cause'][1]} of held-out pairs."]
     for name, by_score in diffs.items():
         diff, lo, hi = by_score["cause"]
@@ -126,6 +135,9 @@ def verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings):
         iso = [diffs["full patching"][a] for a in scored]
         if all(lo > 0 for _, lo, _ in iso):
             lines.append("It keeps the other attributes better than patching everything, which moves them all.")
+    if unseen is not None:
+        lines.append(f"Where the source's {attribute} is one no training entity has, it moves it on "
+                     f"{unseen['cause'][1]} of {unseen['n_pairs']} pairs (a value the subspace never learnt to write).")
     if dormancy is not None:
         lines.append("The span holds a direction with less natural variance than 97.5% of random subspaces of the "
                      "same k: part of the patch may act where the model's own states never go (check it)."
@@ -227,16 +239,16 @@ def run_report(model, table, attribute, keep, out, mode="full", where="the table
     curve, held_lists = curve_rows(grid, held_pairs, layer, ks, mdas_ks, m["sparsities"])
     curve, summary = pd.DataFrame(curve), {"pairs": held_lists}
     scores = ["cause", *[a for a in others if a in held_lists]]
-    chosen = curve[(curve.method == method) & (curve.k == k)]
-    held = {s: interval_text(chosen, summary, s) for s in scores}
+    scored = grid_scores(curve, held_lists, by=("method", "k"))
+    held = score_texts(scored[(scored.method == method) & (scored.k == k)].iloc[0], scores)
     diffs = differences(curve, summary, method, k, scores)
+    runs = grid.runs(layer, mdas_ks if keep else ks, bool(keep))
     unseen = None
     if len(unseen_rows) and len(test_rows):
         unseen_pairs = make_pairs(model, test_rows, unseen_rows, n=m["pairs"], seed=0, attribute=attribute)
         if len(unseen_pairs):
-            swap = grid.runs(layer, mdas_ks if keep else ks, bool(keep))[(k, m["seeds"][0])]
-            unseen = grid.score(unseen_pairs, layer, swap)["cause"]
-    swap = grid.runs(layer, mdas_ks if keep else ks, bool(keep))[(k, m["seeds"][0])]
+            unseen = unseen_value_cause(grid, unseen_pairs, layer, [runs[(k, s)] for s in m["seeds"]])
+    swap = runs[(k, m["seeds"][0])]
     acts = natural_acts(model, facts, layer, [attribute, *others], templates)
     dormancy = span_dormancy(acts, swap.R_k.detach().double().cpu()) if len(acts) >= 2 * d else None
     if k / d > 1 / 4:
@@ -245,17 +257,20 @@ def run_report(model, table, attribute, keep, out, mode="full", where="the table
         warnings.append(f"Only {len(held_pairs)} held-out pairs: intervals are wide.")
     table_header = ["k", "Cause", *[f"Isolate {a}" for a in scores[1:]]]
     table_rows = {}
-    for name, runs in curve.groupby("method", sort=False):
-        for kk, at_k in runs.groupby("k"):
-            table_rows[f"{name} (k={kk})"] = [int(kk), *(interval_text(at_k, summary, s)[1] for s in scores)]
+    for name in curve.method.unique():  # in the curve's order, k ascending
+        for _, row in scored[scored.method == name].sort_values("k").iterrows():
+            texts = score_texts(row, scores)
+            table_rows[f"{name} (k={row.k})"] = [int(row.k), *(texts[s][1] for s in scores)]
     report = {"attribute": attribute, "keep": list(keep), "method": method, "layer": layer, "k": k, "d": d,
               "choice": choice, "plan": plan, "audit": facts_audit, "skipped_unknown": skipped,
               "held_out": {s: v[0] for s, v in held.items()}, "held_out_text": {s: v[1] for s, v in held.items()},
-              "minus_controls": diffs, "unseen_value_cause": unseen, "dormancy": dormancy, "warnings": warnings,
+              "minus_controls": diffs, "unseen_value_cause": unseen["cause"][0] if unseen else None,
+              "unseen_value_cause_text": unseen["cause"][1] if unseen else None,
+              "unseen_value_n_pairs": unseen["n_pairs"] if unseen else 0, "dormancy": dormancy, "warnings": warnings,
               "seconds": round(time.time() - start, 1), "table_header": table_header, "table": table_rows,
               "validation_rows": val_rows.drop(columns=[c for c in val_rows if c.startswith("hits_")]).to_dict("records"),
               "curve_rows": curve.drop(columns=[c for c in curve if c.startswith("hits_")]).to_dict("records")}
-    report["verdict"] = verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings)
+    report["verdict"] = verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings, unseen)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_open(out / "report.json", "w") as f:
         json.dump(report, f, indent=1, default=float)

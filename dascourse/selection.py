@@ -217,12 +217,13 @@ def grid_scores(rows, pairs, by=("method", "layer", "k")):
     per-pair hits, hit_i = mean_s hits_s,i, on the pairs of `pairs` ({score: [[base, source], ...]}):
 
         cause       = mean_i hit_i                      95% entity interval (`entity_interval`)
-        isolate     = mean_a mean_i hit^a_i             (a: the kept attributes, each on its own pairs)
+        a           = mean_i hit^a_i                    Isolate of kept attribute a on its own pairs, the same
+        isolate     = mean_a mean_i hit^a_i             (a: the kept attributes)
         disentangle = (cause + isolate) / 2             (`disentangle_interval`)
 
     Isolate's interval resamples the entities once for all its attributes, as Disentangle's does. One row per
     group: the `by` columns, n_seeds, cause(_lo, _hi), cause_min and cause_max over the seeds, and, where
-    something was kept, isolate(_lo, _hi) and disentangle(_lo, _hi)."""
+    something was kept, isolate(_lo, _hi), disentangle(_lo, _hi) and <a>(_lo, _hi) for each kept a."""
     kept = [name for name in pairs if name != "cause" and f"hits_{name}" in rows.columns]
     sets = {name: np.array(pairs[name]) for name in ["cause", *kept]}
     table = []
@@ -239,5 +240,8 @@ def grid_scores(rows, pairs, by=("method", "layer", "k")):
             row["isolate_lo"], row["isolate_hi"] = 2 * half[0], 2 * half[1]
             row["disentangle"] = (row["cause"] + row["isolate"]) / 2
             row["disentangle_lo"], row["disentangle_hi"] = disentangle_interval(hit["cause"], isolate)
+            for name, (values, base, source) in isolate.items():
+                row[name] = float(values.mean())
+                row[f"{name}_lo"], row[f"{name}_hi"] = entity_interval(values, base, source)
         table.append(row)
     return pd.DataFrame(table)

@@ -21,7 +21,6 @@ NAMED_MARKS = {
     "test_cli.py::test_train_warns_below_the_minimum_number_of_entities": ("model",),  # in the subprocess
     "test_cli.py::test_evaluate_refuses_a_rotation_for_another_hidden_size": ("model",),  # in the subprocess
     "test_reliability.py::test_no_network_while_loading_and_patching": ("model",),
-    "test_seed_spread.py::test_seed_spread_writes_one_row_per_seed": ("model",),
     "test_wheel.py": ("slow",),
 }
 

@@ -3,7 +3,8 @@
 Two checks, no execution (they read the committed notebooks and data files):
 
 - The registry `CLAIMS`: (file, quote, source). The quote must be in the file (whitespace-normalised, so line
-  breaks do not matter) and every number in it must be one the source gives: a chapter's executed output
+  breaks do not matter) and every number in it (with its sign, both ends of a range: `numbers`) must be one
+  the source gives: a chapter's executed output
   lines (`Output`), or columns of a committed CSV/JSON in `dascourse/data/` rounded as the quote rounds
   them (`Csv`, `Json`). `COVERED` names the regions (README summary and chapter table, the settings and
   learning-curve pages, the instructor guide's results) where every decimal number must sit inside a
@@ -24,8 +25,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "dascourse" / "data"
-NUMBER = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)?(?![\w]|\.\d)")
-DECIMAL = re.compile(r"(?<![\w.\-])\d*\.\d+(?![\w]|\.\d)")
+# A number's start: after a hyphen that follows a digit it is a range's second end ("0.66-0.70" is 0.66 and
+# 0.70); otherwise a "-" is its sign unless a word, dot or hyphen precedes it ("[-0.12", " -0.05", "(-0.07";
+# "GPT-2", "3e-3" and "0.8.1" are no numbers).
+START = r"(?:(?<=\d-)|(?<![\w.\-])-?)"
+NUMBER = re.compile(START + r"\d+(?:\.\d+)?(?![\w]|\.\d)")
+DECIMAL = re.compile(START + r"\d*\.\d+(?![\w]|\.\d)")
+
+
+@pytest.mark.parametrize("text, found", [
+    ("-0.05 [-0.12, 0.00]", ["-0.05", "-0.12", "0.00"]),   # a sign after a space, "[" or ", " is kept
+    ("(-0.07; x = -1.5)", ["-0.07", "-1.5"]),
+    ("0.66-0.70, 1-4 and 0.18 - 0.39", ["0.66", "0.70", "1", "4", "0.18", "0.39"]),  # a range: both ends
+    ("GPT-2, lr 3e-3, nnsight 0.8.1, Qwen2.5-0.5B, x-0.5, --0.4", []),  # names, exponents, versions
+])
+def test_numbers_reads_signs_and_both_ends_of_a_range(text, found):
+    assert numbers(text, decimals_only=False) == found
 
 
 def squash(text):
@@ -191,6 +206,15 @@ CLAIMS = [
           '0.0016], "rule": "...", "per_layer": [...], "lr": 0.003, "batch_size": 16, "steps": 100}, ...}',
           Json("course_selection.json", ["das"]), integers=True),
     Claim("book/intro.md", "moves the country on about 0.7 of held-out pairs", Union([Output(CH5), GRID5])),
+    # README's command-line section: the continent question, from the committed entanglement table.
+    Claim("README.md", "(`make evaluation`, 64 held-out pairs per attribute)", Csv("entanglement.csv",
+          ["pairs_per_attribute"]), integers=True),
+    Claim("README.md", "the subspace trained for the country moves the continent on 0.72 [0.44, 0.94] of the pairs",
+          Csv("entanglement.csv", ["continent", "continent_lo", "continent_hi"], {"trained for": "country"})),
+    Claim("README.md", "the one trained for the continent moves the country on only 0.22 [0.02, 0.46]",
+          Csv("entanglement.csv", ["country", "country_lo", "country_hi"], {"trained for": "continent"})),
+    Claim("README.md", "The country subspace also moves the language (0.81 [0.57, 0.98])",
+          Csv("entanglement.csv", ["language", "language_lo", "language_hi"], {"trained for": "country"})),
     # Chapter 8 quotes chapter 5.
     Claim("08_scaling_up", "layer 16, k = 64, 100 steps of 16 pairs", Json("course_selection.json", ["das"]), integers=True),
     Claim("08_scaling_up", "IIA 0.90 / 0.68 / 0.08 on 256 training pairs, 256 held-out pairs and 64 unseen-country "
@@ -391,8 +415,7 @@ def data_files_read(notebook):
 
 def data_values(name):
     if name.endswith(".json"):
-        return [float(v) for v in numbers((DATA / name).read_text(), decimals_only=False)
-                if v.replace(".", "").isdigit()]
+        return [float(v) for v in numbers((DATA / name).read_text(), decimals_only=False)]
     table = pd.read_csv(DATA / name)
     return [float(v) for column in table.select_dtypes("number") for v in table[column]]
 

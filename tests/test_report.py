@@ -7,7 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dascourse.report import audit, estimate_seconds, html, verdict
+import numpy as np
+
+from dascourse.metrics import entity_interval, format_interval
+from dascourse.report import audit, estimate_seconds, html, score_texts, verdict
+from dascourse.selection import grid_scores
 
 from tests.browser import chromium
 from test_cli import assert_one_line_error, run_cli
@@ -39,6 +43,31 @@ def test_the_verdict_ranks_only_by_paired_intervals():
     assert "0.40 [0.30, 0.50] more than random subspace" in text
     assert "cannot be told from full patching" in text  # its interval holds 0
     assert "better than patching everything" in text and lines[-1] == "a warning"
+
+
+def test_held_out_texts_are_seed_averaged_hits_with_entity_intervals_per_score():
+    rng = np.random.default_rng(0)
+    names = [f"e{i}" for i in range(20)]
+    pairs = {score: [[names[i % 20], names[(3 * i + 1 + j) % 20]] for i in range(n)]
+             for j, (score, n) in enumerate((("cause", 60), ("continent", 30), ("language", 25)))}
+    curve = pd.DataFrame([{"method": method, "k": k, "seed": seed, "cause": 0.0,
+                           **{f"hits_{s}": "".join(str(v) for v in rng.integers(0, 2, len(p))) for s, p in pairs.items()}}
+                          for method in ("MDAS", "random subspace") for k in (4, 16) for seed in (0, 1, 2)])
+    scored = grid_scores(curve, pairs, by=("method", "k"))
+    row = scored[(scored.method == "MDAS") & (scored.k == 16)].iloc[0]
+    runs = curve[(curve.method == "MDAS") & (curve.k == 16)]
+    for score, p in pairs.items():  # each score on its own pairs, the three seeds' hits averaged pair by pair
+        hits = np.mean([[int(c) for c in text] for text in runs[f"hits_{score}"]], axis=0)
+        base, source = np.array(p).T
+        value, text = score_texts(row, [score])[score]
+        assert value == hits.mean() and text == format_interval(hits.mean(), *entity_interval(hits, base, source))
+
+
+def test_the_verdict_reads_the_unseen_value_score_with_its_interval():
+    held = {"cause": (0.7, "0.70 [0.60, 0.80]")}
+    unseen = {"cause": (0.1, "0.10 [0.02, 0.20]"), "n_pairs": 40}
+    text = " ".join(verdict("country", [], "DAS", 16, 576, held, {}, None, [], unseen))
+    assert "0.10 [0.02, 0.20] of 40 pairs" in text
 
 
 def test_html_escapes_the_table_and_carries_the_figure():

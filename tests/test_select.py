@@ -113,6 +113,7 @@ def test_grid_scores_average_the_seeds_hits_with_entity_intervals():
     iso = dc.entity_interval(np.array(list(rows.hits_continent[0]), dtype=int), *np.array(PAIRS[:100]).T)
     assert (row["isolate_lo"], row["isolate_hi"]) == pytest.approx(iso)
     assert row["disentangle_lo"] <= row["disentangle"] <= row["disentangle_hi"]
+    assert (row["continent"], row["continent_lo"], row["continent_hi"]) == pytest.approx((0.6, *iso))  # per attribute
 
 
 def test_result_row_keeps_the_hits_of_the_pairs_it_names():

@@ -43,16 +43,21 @@ from pathlib import Path
 import pandas as pd
 
 import dascourse as dc
-from dascourse.grid import Grid, curve_rows, validation_rows
+from dascourse.grid import Grid, curve_rows, row_key, validation_rows
 from dascourse.selection import choose_das, choose_mdas, split_three_ways
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEP = ("continent", "language")
-LAYERS, DAS_KS, MDAS_KS, SEEDS = (8, 12, 16), (1, 4, 16, 64, 256), (4, 16, 64), (0, 1, 2)
+LAYERS, DAS_KS, SEEDS = (8, 12, 16), (1, 4, 16, 64, 256), (0, 1, 2)
 # An MDAS run costs about 3 DAS runs (three loss terms; measured 1.6 s per run-step at layer 8 against 0.5):
-# MDAS is chosen from two seeds at layers 8 and 12 (and also trained at the DAS layer for the k curve), and
-# the masks of the k curve get one seed, to keep the grid near 80 minutes on 2 cores.
-MDAS_SEEDS, MDAS_LAYERS, MASK_SEEDS = (0, 1), (8, 12), (0,)
+# MDAS is chosen from two seeds at every layer. The stacks are listed in the order the grid grew, so that a
+# fresh run trains the same stacks as the committed one (a stack's runs equal separate runs only up to float
+# rounding): k 4-64 first, then k = 256 when the first choice (k = 64) sat on the grid's edge.
+MDAS_STACKS = (((4, 16, 64), (0, 1)), ((256,), (0, 1)))
+# the k curve's MDAS (at the DAS layer) gets a third seed, and its masks three seeds
+CURVE_MDAS_STACKS = MDAS_STACKS + (((4, 16, 64, 256), (2,)),)
+MDAS_SEEDS, MDAS_LAYERS, MASK_SEEDS = (0, 1), LAYERS, SEEDS
+MDAS_KS = tuple(sorted({k for ks, _ in MDAS_STACKS for k in ks}))
 KNOBS = dict(lr=3e-3, batch_size=16, steps=100)
 VAL_PAIRS, HELD_OUT_PAIRS = 256, 256  # Cause's pairs
 ISOLATE_PAIRS = 128  # per kept attribute: Isolate's seeded sample (half of Cause's, to keep the grid near an hour)
@@ -77,14 +82,17 @@ def main(argv=None):
     parser.add_argument("--reuse-selection", action="store_true",
                         help="read the validation rows from --out-dir's course_selection.csv instead of scoring them "
                              "again (after a change of the choice rules: the choices and the k curve are redone)")
+    parser.add_argument("--reuse-rows", action="store_true",
+                        help="read back every row --out-dir's CSVs already hold and score only the new ones (after "
+                             "the grid grew; scoring is deterministic, so the files equal a full run's)")
     args = parser.parse_args(argv)
     layers, das_ks, mdas_ks, seeds, mdas_seeds, knobs = LAYERS, DAS_KS, MDAS_KS, SEEDS, MDAS_SEEDS, dict(KNOBS)
-    mdas_layers, mask_seeds = MDAS_LAYERS, MASK_SEEDS
+    mdas_layers, mask_seeds, mdas_stacks, curve_stacks = MDAS_LAYERS, MASK_SEEDS, MDAS_STACKS, CURVE_MDAS_STACKS
     n_val, n_held_out = VAL_PAIRS, HELD_OUT_PAIRS
     if args.smoke:
         layers, das_ks, mdas_ks, seeds, mdas_seeds, knobs = (8, 12), (1, 4, 64), (4, 16), (0,), (0,), \
             {**KNOBS, "steps": 2}
-        mdas_layers = mask_seeds = None
+        mdas_layers = mask_seeds = mdas_stacks = curve_stacks = None
         n_val = n_held_out = 32
     start = time.time()
     model = dc.load_model()
@@ -98,29 +106,47 @@ def main(argv=None):
     grid = Grid(model, fit_pairs, knobs, args.cache, seeds, keep=KEEP, n_isolate=ISOLATE_PAIRS,
                 mdas_seeds=mdas_seeds)
 
+    previous = {name: json.loads((args.out_dir / name).read_text(encoding="utf-8"))
+                for name in ("course_selection.json", "evaluation_pairs.json")
+                if (args.reuse_selection or args.reuse_rows) and (args.out_dir / name).exists()}
+    def known_rows(name):  # {row_key: row} of a committed table, for --reuse-rows (each table its own pairs)
+        if not args.reuse_rows:
+            return {}
+        return {row_key(row): row for row in dc.read_rows(args.out_dir / name).to_dict("records")}
+
+    def same_pairs(lists, name):  # rows read back and rows scored now must refer to the same pairs
+        old = previous.get(name, {}).get("pairs")
+        if lists is not None and old is not None and lists != old:
+            raise SystemExit(f"{name}'s pairs differ from this run's: drop --reuse-rows")
+        return lists if lists is not None else old
+
     if args.reuse_selection:  # the same rows a full run scores (deterministic), read back with their hits
         rows = dc.read_rows(args.out_dir / "course_selection.csv")
-        previous = json.loads((args.out_dir / "course_selection.json").read_text(encoding="utf-8"))
-        val_pair_lists, select_seconds = previous["pairs"], previous["seconds"]
+        val_pair_lists = previous["course_selection.json"]["pairs"]
+        select_seconds = previous["course_selection.json"]["seconds"]
     else:
-        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers)
-        rows = pd.DataFrame(rows)
+        grid.known = known_rows("course_selection.csv")
+        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers, mdas_stacks)
+        rows, val_pair_lists = pd.DataFrame(rows), same_pairs(val_pair_lists, "course_selection.json")
         select_seconds = round(time.time() - start, 1)
     das, mdas = choose_das(rows, val_pair_lists), choose_mdas(rows)
     grid.log(f"DAS: layer {das['layer']}, k {das['k']}; MDAS: layer {mdas['layer']}, k {mdas['k']} ({select_seconds} s)")
-    curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks, mask_seeds=mask_seeds)
-    curve = pd.DataFrame(curve)
+    grid.known = known_rows("evaluation_ksweep.csv")
+    curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks, mask_seeds=mask_seeds,
+                                       mdas_stacks=curve_stacks)
+    curve, held_out_lists = pd.DataFrame(curve), same_pairs(held_out_lists, "evaluation_pairs.json")
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     common = {**knobs, "seeds": list(seeds), "mdas_seeds": list(mdas_seeds),
-              "mdas_layers": list(mdas_layers or layers), "mask_seeds": list(mask_seeds or seeds), "split_seed": 0}
+              "curve_mdas_stacks": [[list(ks), list(s)] for ks, s in curve_stacks or [(mdas_ks, mdas_seeds)]],
+              "mdas_layers": list(mdas_layers or layers), "mask_seeds": list(mask_seeds or seeds), "split_seed": 0,
+              "rows_read_back": grid.read_back}
     write_csv(rows, args.out_dir / "course_selection.csv")
     write_json({"das": {**das, **knobs}, "mdas": {**mdas, **knobs}, **common, "layers": list(layers),
                 "das_ks": list(das_ks), "mdas_ks": list(mdas_ks), "keep": list(KEEP), "n_fit_entities": len(fit),
                 "n_val_entities": len(val), "n_held_out_entities": len(held_out_cities),
                 "n_fit_pairs": len(fit_pairs), "n_val_pairs": len(val_pairs), "seconds": select_seconds,
                 "pairs": val_pair_lists}, args.out_dir / "course_selection.json")
-    curve.insert(0, "layer", das["layer"])
     write_csv(curve, args.out_dir / "evaluation_ksweep.csv")
     write_json({"layer": das["layer"], **common, "n_held_out_cities": len(test_cities),
                 "seconds": round(time.time() - start, 1), "pairs": held_out_lists},

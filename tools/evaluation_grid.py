@@ -5,7 +5,9 @@ DAS trained three times, for the country (exactly chapter 5's and chapter 6's ru
 training cities, seed 0), for the continent and for the language (same settings, pairs of training cities whose
 values of that attribute differ); each scored by Cause on all three attributes, on 64 held-out pairs per
 attribute whose values differ (cities the model knows all three attributes of), with entity intervals.
-   -> dascourse/data/entanglement.csv, one row per attribute trained for.
+   -> dascourse/data/entanglement.csv, one row per attribute trained for, and
+   -> dascourse/data/das_country.pt: the country rotation (chapter 5's run), which chapter 6 reads instead of
+      training it again (save_intervention: R_k bit for bit, with the settings and split it was trained with).
 
 Chapter 6's k curve (DAS, MDAS and the controls for k from 1 to d) is tools/course_grid.py's
 (`make selection`). Rerun after `make selection` changes the course's settings, or after changing the
@@ -44,6 +46,11 @@ def main(argv=None):
         facts_a = dc.known_facts(model, a, table=train_cities)
         swaps[a] = dc.train_das(model, dc.make_pairs(model, facts_a, attribute=a), layer, k, attribute=a, **budget)[0]
     print(f"trained for {', '.join(swaps)}: {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    dc.save_intervention(args.out_dir / "das_country.pt", swaps["country"], model=model.name, layer=layer,
+                         attribute="country", seed=seed, split_seed=0, lr=settings["lr"],
+                         batch_size=settings["batch_size"], steps=args.steps,
+                         trained_on="chapter 5's training cities (dc.split_by_city(..., test_frac=0.2, seed=0))")
 
     pairs_by_attribute = {a: dc.make_pairs(model, test_facts, n=64, seed=0, attribute=a) for a in ATTRIBUTES}
     table = dc.cause_by_attribute(model, pairs_by_attribute, layer, swaps)
@@ -53,7 +60,6 @@ def main(argv=None):
                        "steps": args.steps, "pairs_per_attribute": min(map(len, pairs_by_attribute.values())),
                        "seconds": round(time.time() - start)}.items():
         entanglement[key] = value
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     with dc.atomic_open(args.out_dir / "entanglement.csv", "w") as f:  # a killed run leaves the old file
         entanglement.to_csv(f, index=False)
     print(entanglement.to_string(index=False))

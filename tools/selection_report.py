@@ -50,6 +50,8 @@ def facts(rows, summary, seconds_all, log=""):
             f"{summary['n_held_out_entities']} held-out cities were not used to choose. The command's last run "
             f"took {summary['seconds'] / 60:.0f} min on 2 CPU cores to the choice ({summary['seconds']:.0f} s) and "
             f"{seconds_all / 60:.0f} min with chapter 6's k curve on held-out cities ({seconds_all:.0f} s)"
+            + (f", reading back the {summary['rows_read_back']} rows earlier runs had scored (scoring is "
+               f"deterministic) and training only the stacks its cache lacked" if summary.get("rows_read_back") else "")
             + (f"; training alone, every stack counted once (the grid's log, {LOG.name}, over every run that "
                f"filled the cache this run read), took {trained / 60:.0f} min ({trained} s)" if trained else "")
             + f". Budget: {BUDGET // 60} min; {'kept' if max(seconds_all, trained) <= BUDGET else 'exceeded'}.")
