@@ -15,6 +15,7 @@ colab-check` runs it (`pytest -m learner_run`), `make test` does not.
 import ast
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -200,7 +201,8 @@ def stub_call(nb, i, exercise):
 def test_stub_runs_as_a_skipped_check(chapter, i, exercise, request):
     nb = read(learner.learner_path(chapter))
     check_fn, stub, others, keywords = stub_call(nb, i, exercise)
-    known = {"model": lambda: request.getfixturevalue("model")}
+    known = {"model": lambda: request.getfixturevalue("model"),
+             "report": lambda: json.loads((ROOT / "dascourse" / "data" / "capstone" / "report.json").read_text())}
     missing = [name for name in others if name not in known]
     assert not missing, f"Exercise {exercise}: the check cell passes {missing}; give this test a way to make them"
     printed = io.StringIO()

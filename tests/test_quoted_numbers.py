@@ -439,7 +439,7 @@ def data_values(name):
     return [float(v) for column in table.select_dtypes("number") for v in table[column]]
 
 
-CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0[1-7]_*.ipynb"))
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0[1-79]_*.ipynb"))  # not 08: its cells are not run
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)

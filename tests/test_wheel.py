@@ -28,6 +28,7 @@ cities = dascourse.load_cities()
 assert len(cities) > 100, len(cities)
 from importlib.resources import files
 assert (files("dascourse") / "data" / "countries.csv").is_file(), "countries.csv is not in the wheel"
+assert (files("dascourse") / "data" / "capstone" / "report.json").is_file(), "chapter 9's report is not in the wheel"
 print(f"imported {len(modules)} modules; {len(cities)} cities")
 '''
 
