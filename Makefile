@@ -19,7 +19,7 @@ help:
 	@echo "make execute         re-execute the chapters (NOTEBOOKS=...) in the numeric mode and write their outputs"
 	@echo "make learner         regenerate notebooks/learner/ and every chapter's Colab badge and setup cell"
 	@echo "make determinism     make nbval three times in a row (before a release)"
-	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 100 min)"
+	@echo "make selection       the chapters' settings and chapter 6's k curve: one grid on validation cities (about 2.5 h)"
 	@echo "make evaluation      chapter 6's entanglement table, as CSV (3 DAS runs; its k curve is make selection's)"
 	@echo "make tables          check cities.csv against GeoNames and CLDR; write cities_sources.csv, countries.csv (~3 s)"
 	@echo "make capstone        the capstone chapter's report: countries' language, keeping continent and capital (~2.5 min)"
@@ -141,9 +141,9 @@ learning-curve:
 tables:
 	$(PYTHON) -m tools.check_cities
 
-# The course's settings and chapter 6's k curve, from one grid (tools/course_grid.py; measured: 87 min of training, about 100 min in all, on 2 cores; see dascourse/data/course_selection_log.txt):
+# The course's settings and chapter 6's k curve, from one grid (tools/course_grid.py; measured: 129 min of training, about 2.5 h in all, on 2 cores; see dascourse/data/course_selection_log.txt):
 # on the city table's training cities (a fifth of them for validation; chapter 5's held-out cities never used
-# to choose), DAS at layers 8, 12, 16 and k 1, 4, 16, 64, 256 and multi-task DAS at k 4, 16, 64, seeds 0-2, 100
+# to choose), DAS at layers 8, 12, 16, 20 and k 1, 4, 16, 64, 256 (seeds 0-2) and multi-task DAS at k 4, 16, 64, 256 (seeds 0-1), 100
 # steps of 16 pairs at lr 3e-3, with full patching and a random subspace of each k as reference rows, scored on
 # the validation pairs; then chapter 6's k curve at the chosen layer on held-out cities. Writes
 # dascourse/data/course_selection.{csv,json} (read by dc.course_settings(), dc.multitask_settings() and the page

@@ -506,17 +506,17 @@ FIGURES = {
                          "continent and language prompts should still answer Europe and French, the base's "
                          "values (Isolate)."),
     "selection": (selection,
-                  "Nine panels: validation Cause, Isolate and Disentangle (rows) against k on a log axis from 1 to "
-                  "576, at layers 8, 12 and 16 (columns). Plain DAS (three seeds) and multi-task DAS (two seeds, "
-                  "layers 8 and 12) are lines through the seeds' mean with 95% entity intervals, a random subspace "
+                  "Twelve panels: validation Cause, Isolate and Disentangle (rows) against k on a log axis from 1 "
+                  "to 576, at layers 8, 12, 16 and 20 (columns). Plain DAS (three seeds) and multi-task DAS (two "
+                  "seeds) are lines through the seeds' mean with 95% entity intervals, a random subspace "
                   "of each k a dashed grey line, full "
                   "patching (k = 576) a diamond and a dotted line; the chosen DAS and multi-task DAS settings are "
                   "circled."),
     "learning_curve": (learning_curve,
                        "A line chart of held-out Cause (0 to 1) against the number of training cities on a log "
-                       "axis (10, 20, 40, 80, 223), two seeds per size, each with its 95% entity interval: about "
-                       "0.3 with 10 and 20 cities, 0.54 with 40, 0.60 with 80 and 0.68 with all 223 (layer 12, "
-                       "k = 256, 100 steps, 56 held-out cities)."),
+                       "axis (10, 20, 40, 80, 223), two seeds per size, each with its 95% entity interval: 0.07 "
+                       "with 10 cities, 0.17 with 20, 0.37 with 40, 0.42 with 80 and 0.58 with all 223 (layer 16, "
+                       "k = 64, 100 steps of 16 pairs, 56 held-out cities)."),
 }
 
 
