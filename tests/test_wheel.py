@@ -45,9 +45,11 @@ def test_the_wheel_has_every_module_and_data_file(tmp_path):
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
+    # Without PYTHONPATH: a checkout on it (and its dascourse.egg-info, which the build leaves) makes pip call
+    # dascourse "already satisfied" and skip the wheel, and makes Python import the checkout instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # The wheel's own dependency list decides what gets installed; requirements.txt only pins versions
     # (so that pip reuses the tested torch instead of downloading another).
-    run(python, "-m", "pip", "install", "-q", f"{wheel}[pinned]", "-c", ROOT / "requirements.txt")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run(python, "-m", "pip", "install", "-q", f"{wheel}[pinned]", "-c", ROOT / "requirements.txt", env=env)
     out = run(python, "-c", USE_THE_WHEEL, cwd=tmp_path, env=env)
     assert "modules" in out
