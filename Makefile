@@ -116,7 +116,7 @@ determinism:
 evaluation:
 	env $(NUMERIC_ENV) $(PYTHON) tools/evaluation_grid.py --out-dir dascourse/data
 
-# The capstone chapter's report (notebooks/09_your_own_concept.ipynb; 135 s measured on 2 cores, 153 s in an earlier run): `python -m
+# The capstone chapter's report (notebooks/09_your_own_concept.ipynb; 135-158 s measured on 2 cores): `python -m
 # dascourse report --quick` on the shipped country table, the attribute `language`, keeping `continent` and
 # `capital`, in the numeric mode. Writes dascourse/data/capstone/report.json and report.html (committed; the
 # chapter reads them) and its cache of trained runs, dascourse/data/capstone/cache/ (not committed; a rerun

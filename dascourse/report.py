@@ -142,8 +142,9 @@ def verdict(attribute, keep, method, k, d, held, diffs, dormancy, warnings, unse
         lines.append("The span holds a direction with less natural variance than 97.5% of random subspaces of the "
                      "same k: part of the patch may act where the model's own states never go (check it)."
                      if dormancy["below_random"] else
-                     "No direction in the span is unusually quiet (its least natural variance is within random "
-                     "subspaces' range): no sign of a dormant direction, which rules out only that kind of illusion.")
+                     f"No direction in the span is unusually quiet (its least natural variance is "
+                     f"{'above' if dormancy['least'] > dormancy['random'][2] else 'within'} random subspaces' "
+                     f"range): no sign of a dormant direction, which rules out only that kind of illusion.")
     return lines + warnings
 
 

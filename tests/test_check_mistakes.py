@@ -6,7 +6,9 @@ names it. The instructor guide (book/instructor_guide.md) lists them with what t
 """
 import importlib
 import inspect
+import json
 import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -259,6 +261,12 @@ def all_checks():
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if name.startswith("check_") and fn.__module__ == module.__name__:
                 yield pytest.param(fn, id=name)
+
+
+@pytest.fixture
+def report():
+    """The committed capstone report (`make capstone`): what check_conclusion(conclusion, report) takes."""
+    return json.loads((Path(dascourse.__file__).parent / "data" / "capstone" / "report.json").read_text("utf-8"))
 
 
 @pytest.mark.parametrize("check_function", list(all_checks()))
