@@ -77,10 +77,6 @@ class Grid:
         self.isolate = self.keep if isolate is None else tuple(isolate)
         self.n_isolate, self.log = n_isolate, log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.cache.mkdir(parents=True, exist_ok=True)
-        # rows scored before on the pairs about to be scored (set it per table: a row_key does not say which
-        # pairs), keyed by row_key: scoring is deterministic, so a grid that grows reads them back instead of
-        # scoring them again (course_grid.py --reuse-rows)
-        self.known, self.read_back = {}, 0
 
     def _settings(self, **changes):
         return TrainSettings(progress=False, attribute=self.attribute, template=self.template,
@@ -118,72 +114,75 @@ class Grid:
         self.log(f"trained {len(masks)} masks at layer {layer}, seed {seed}: {time.time() - start:.0f} s")
         return masks
 
-    def row(self, pairs, layer, build, **key):
-        """(row, pair lists): result_row of score(pairs, layer, build()) with layer and `key`'s columns (method, k,
-        seed, ...) in front; read back from self.known when row_key(layer, key) is there (then build is never
-        called, so a control that costs activations is not computed, and the pair lists are None)."""
-        key = {"layer": layer, **key}
-        known = self.known.get(row_key(key))
-        if known is not None:
-            self.read_back += 1
-            # NaN: a column this row lacks in a read-back table (a mask's sparsity on other rows)
-            return {**key, **{c: v for c, v in known.items() if c not in key and v == v}}, None
-        result = self.score(pairs, layer, build())
-        return {**key, **result_row(result)}, pair_lists(result)
-
     def score(self, pairs, layer, swap):
         """rotation_scores of `swap` on `pairs`: Cause, and Isolate of self.isolate with n_isolate pairs each."""
         return rotation_scores(self.model, pairs, layer, swap.to(torch_module(self.model).device), self.attribute,
                                self.isolate, self.template, self.n_isolate)
 
 
-def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=(), mdas_layers=None, mdas_stacks=None):
+class _Table:
+    """The rows of one table, every one scored on the same `pairs`, and the pairs their hits refer to (those of
+    the first row scored). known: {row_key: row} scored before on these pairs: scoring is deterministic, so a
+    grid that grows reads them back (course_grid.py --reuse-rows) and never builds their swaps."""
+
+    def __init__(self, grid, pairs, known=None):
+        self.grid, self.pairs, self.known, self.rows, self.pair_lists = grid, pairs, known or {}, [], None
+
+    def add(self, layer, build, **key):
+        """One row: layer and `key`'s columns (method, k, seed, ...), then result_row of the score of build()."""
+        key = {"layer": layer, **key}
+        known = self.known.get(row_key(key))
+        if known is not None:  # NaN: a column this row lacks in a read-back table (a mask's sparsity)
+            self.rows.append({**key, **{c: v for c, v in known.items() if c not in key and v == v}})
+            return
+        result = self.grid.score(self.pairs, layer, build())
+        self.pair_lists = self.pair_lists or pair_lists(result)
+        self.rows.append({**key, **result_row(result)})
+
+
+def _mdas_stacks(mdas_ks, mdas_stacks):
+    """MDAS's stacks [(ks, seeds), ...]: mdas_stacks, else one stack of mdas_ks with the grid's MDAS seeds."""
+    return list(mdas_stacks or ([(mdas_ks, None)] if mdas_ks else []))
+
+
+def validation_rows(grid, val_pairs, layers, das_ks, mdas_ks=(), mdas_layers=None, mdas_stacks=None, known=None):
     """Rows on the validation pairs, for choosing: DAS at every (layer, k of das_ks, seed), MDAS at every layer of
     mdas_layers (default: layers) in the stacks mdas_stacks, [(ks, seeds), ...] (default: one stack of mdas_ks and
     the grid's MDAS seeds), and as reference lines a random subspace per (layer, k) (the first seed) and full
-    patching per layer. Returns (rows as a list of dicts, the pairs the hits refer to; None if every row was
-    read back from grid.known)."""
+    patching per layer. known: rows scored before on val_pairs, read back (`_Table`). Returns (rows as a list of
+    dicts, the pairs the hits refer to; None if every row was read back)."""
     d = grid.model.config.hidden_size
-    stacks = {False: [(das_ks, None)], True: list(mdas_stacks or ([(mdas_ks, None)] if mdas_ks else []))}
+    stacks = {False: [(das_ks, None)], True: _mdas_stacks(mdas_ks, mdas_stacks)}
     mdas_ks = sorted({k for ks, _ in stacks[True] for k in ks})
-    rows, pairs = [], None
-
-    def add(layer, build, **key):
-        nonlocal pairs
-        row, lists = grid.row(val_pairs, layer, build, **key)
-        pairs = pairs or lists
-        rows.append(row)
-
+    table = _Table(grid, val_pairs, known)
     for layer in layers:
         for method, mdas in (("DAS", False), ("MDAS", True)):
             if mdas and mdas_layers is not None and layer not in mdas_layers:
                 continue
             for ks, seeds in stacks[mdas]:
                 for (k, seed), swap in grid.runs(layer, ks, mdas, seeds).items():
-                    add(layer, lambda swap=swap: swap, method=method, k=k, seed=seed)
+                    table.add(layer, lambda swap=swap: swap, method=method, k=k, seed=seed)
         for k in sorted(set(das_ks) | set(mdas_ks)):
             for seed, swap in random_subspaces(d, k, grid.seeds[:1]).items():  # one draw: a reference line
-                add(layer, lambda swap=swap: swap, method="random subspace", k=k, seed=seed)
-        add(layer, FullPatch, method="full patching", k=d, seed=0)
+                table.add(layer, lambda swap=swap: swap, method="random subspace", k=k, seed=seed)
+        table.add(layer, FullPatch, method="full patching", k=d, seed=0)
         grid.log(f"scored layer {layer} on {len(val_pairs)} validation pairs")
-    return rows, pairs
+    return table.rows, table.pair_lists
 
 
 def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSITIES, mask_seeds=None,
-               mdas_stacks=None):
+               mdas_stacks=None, known=None):
     """The k curve at `layer` on the held-out pairs: the DAS runs and the MDAS runs (mdas_stacks as in
     validation_rows; no retraining), per k the top-k principal directions of h_source - h_base (512 training
     pairs), the best k neurons by attribution (64 training pairs; country only) and a random subspace per seed,
-    the masks per seed of mask_seeds (default: the grid's) and L1 weight, full patching.
+    the masks per seed of mask_seeds (default: the grid's) and L1 weight, full patching. known: rows scored
+    before on held_out, read back (`_Table`).
     Returns (rows as a list of dicts, the pairs the hits refer to; None if every row was read back)."""
     d = grid.model.config.hidden_size
-    rows, pairs, controls = [], None, {}
+    table, controls = _Table(grid, held_out, known), {}
 
     def add(build, **key):
-        nonlocal pairs
-        row, lists = grid.row(held_out, layer, build, **key)
-        pairs = pairs or lists
-        rows.append(row)
+        table.add(layer, build, **key)
 
     def control(name):  # computed on first use: a grown grid whose control rows are all known skips them
         if not controls:
@@ -196,8 +195,7 @@ def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSI
             controls["pca"] = pca_directions(*states, max(das_ks))
         return controls[name]
 
-    for method, stacks, mdas in (("DAS", [(das_ks, None)], False),
-                                 ("MDAS", mdas_stacks or ([(mdas_ks, None)] if mdas_ks else []), True)):
+    for method, stacks, mdas in (("DAS", [(das_ks, None)], False), ("MDAS", _mdas_stacks(mdas_ks, mdas_stacks), True)):
         for ks, seeds in stacks:
             for (k, seed), swap in grid.runs(layer, ks, mdas, seeds).items():
                 add(lambda swap=swap: swap, method=method, k=k, seed=seed)
@@ -213,5 +211,5 @@ def curve_rows(grid, held_out, layer, das_ks, mdas_ks=(), sparsities=MASK_SPARSI
                 add(mask.neuron_swap, method="learned mask (DBM)", k=mask.k, seed=seed, sparsity=lam)
     add(FullPatch, method="full patching", k=d, seed=0)
     grid.log(f"scored the k curve at layer {layer} on {len(held_out)} held-out pairs")
-    return rows, pairs
+    return table.rows, table.pair_lists
 

@@ -110,6 +110,7 @@ def main(argv=None):
     previous = {name: json.loads((args.out_dir / name).read_text(encoding="utf-8"))
                 for name in ("course_selection.json", "evaluation_pairs.json")
                 if (args.reuse_selection or args.reuse_rows) and (args.out_dir / name).exists()}
+
     def known_rows(name):  # {row_key: row} of a committed table, for --reuse-rows (each table its own pairs)
         if not args.reuse_rows:
             return {}
@@ -121,27 +122,31 @@ def main(argv=None):
             raise SystemExit(f"{name}'s pairs differ from this run's: drop --reuse-rows")
         return lists if lists is not None else old
 
+    read_back = 0  # rows read back instead of scored (--reuse-rows)
     if args.reuse_selection:  # the same rows a full run scores (deterministic), read back with their hits
         rows = dc.read_rows(args.out_dir / "course_selection.csv")
         val_pair_lists = previous["course_selection.json"]["pairs"]
         select_seconds = previous["course_selection.json"]["seconds"]
     else:
-        grid.known = known_rows("course_selection.csv")
-        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers, mdas_stacks)
+        val_known = known_rows("course_selection.csv")
+        rows, val_pair_lists = validation_rows(grid, val_pairs, layers, das_ks, mdas_ks, mdas_layers, mdas_stacks,
+                                               val_known)
+        read_back += sum(row_key(row) in val_known for row in rows)
         rows, val_pair_lists = pd.DataFrame(rows), same_pairs(val_pair_lists, "course_selection.json")
         select_seconds = round(time.time() - start, 1)
     das, mdas = choose_das(rows, val_pair_lists), choose_mdas(rows)
     grid.log(f"DAS: layer {das['layer']}, k {das['k']}; MDAS: layer {mdas['layer']}, k {mdas['k']} ({select_seconds} s)")
-    grid.known = known_rows("evaluation_ksweep.csv")
+    curve_known = known_rows("evaluation_ksweep.csv")
     curve, held_out_lists = curve_rows(grid, held_out, das["layer"], das_ks, mdas_ks, mask_seeds=mask_seeds,
-                                       mdas_stacks=curve_stacks)
+                                       mdas_stacks=curve_stacks, known=curve_known)
+    read_back += sum(row_key(row) in curve_known for row in curve)
     curve, held_out_lists = pd.DataFrame(curve), same_pairs(held_out_lists, "evaluation_pairs.json")
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     common = {**knobs, "seeds": list(seeds), "mdas_seeds": list(mdas_seeds),
               "curve_mdas_stacks": [[list(ks), list(s)] for ks, s in curve_stacks or [(mdas_ks, mdas_seeds)]],
               "mdas_layers": list(mdas_layers or layers), "mask_seeds": list(mask_seeds or seeds), "split_seed": 0,
-              "rows_read_back": grid.read_back}
+              "rows_read_back": read_back}
     write_csv(rows, args.out_dir / "course_selection.csv")
     write_json({"das": {**das, **knobs}, "mdas": {**mdas, **knobs}, **common, "layers": list(layers),
                 "das_ks": list(das_ks), "mdas_ks": list(mdas_ks), "keep": list(KEEP), "n_fit_entities": len(fit),
