@@ -580,6 +580,7 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
     progress("the wrong model's variable trained with k = " + ", ".join(map(str, WRONG_KS)))
     u = variable_direction(mlp, shapes["train"], layer, variable_basis(rotation, 0, k))
     sweep = scale_sweep(mlp, shapes, test, layer, u)
+    illusion_scale = dormant_scale(sweep)
     controls = {"neuron": neuron, "random": random, "full": full}
     return {
         "mlp": mlp, "shapes": shapes, "rotation": rotation, "test": test, "layer": layer, "k": k, "u": u,
@@ -592,8 +593,8 @@ def chapter_run(layer=LAYER, k=K, n_pairs=2000, mlp=None, progress=print):
         "differences": {**{f"{name} {v}": compare(das[v], c[v], test) for name, c in controls.items() for v in VARIABLES},
                         **{f"wrong_model_k{kk} V1": compare(das["V1"], s, test) for kk, s in wrong.items()}},
         "u_iia": score(mlp, test_shapes, test, layer, u[None], "V1"),
-        "scale_sweep": sweep, "illusion_scale": dormant_scale(sweep),
-        "illusion": illusion_report(mlp, shapes, test, layer, u, dormant_scale(sweep)),
+        "scale_sweep": sweep, "illusion_scale": illusion_scale,
+        "illusion": illusion_report(mlp, shapes, test, layer, u, illusion_scale),
         "das_split": {v: split_report(mlp, shapes, test, layer, variable_basis(rotation, i, k), v)
                       for i, v in enumerate(VARIABLES)},
         "u_split": split_report(mlp, shapes, test, layer, u[None], "V1"),

@@ -36,8 +36,7 @@ def main(argv=None):
     budget = dict(steps=args.steps, lr=settings["lr"], batch_size=settings["batch_size"], seed=seed, progress=False)
     start = time.time()
     model = dc.load_model()
-    facts = dc.known_facts(model, "country")
-    train_cities, test_cities, _ = dc.split_by_city(facts, test_frac=0.2, seed=0)  # chapter 5's split
+    train_cities, test_cities, _ = dc.course_split(model)  # chapter 5's split
     all_three = dc.known_facts(model, ATTRIBUTES)
     test_facts = all_three[all_three.city.isin(test_cities.city)]
 
